@@ -1,0 +1,73 @@
+// swift-tools-version: 6.1
+// Parley: a headless, end-to-end encrypted voice and video call engine for Linux.
+// Targets follow the layers in ARCHITECTURE.md §2; an arrow only points down.
+import PackageDescription
+
+/// Strict settings for every Swift target in the package.
+let strictSwift: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Parley",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "parley", targets: ["parley"]),
+        .executable(name: "parley-codec-bench", targets: ["ParleyCodecBenchmarks"]),
+        .library(name: "ParleyMedia", targets: ["ParleyMedia"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: C libraries (system) and the one C target of wrappers around them.
+        .systemLibrary(name: "COpus", pkgConfig: "opus", providers: [.apt(["libopus-dev"])]),
+        .systemLibrary(name: "CVPX", pkgConfig: "vpx", providers: [.apt(["libvpx-dev"])]),
+        .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
+        .systemLibrary(name: "CPulse", pkgConfig: "libpulse", providers: [.apt(["libpulse-dev"])]),
+        .systemLibrary(name: "CV4L2", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
+        .target(
+            name: "CParleyShims",
+            dependencies: ["COpus", "CVPX", "CSRTP", "CPulse", "CV4L2"]
+        ),
+
+        // MARK: Layer 0 — bytes, ids, time.
+        .target(name: "ParleyWire", swiftSettings: strictSwift),
+
+        // MARK: Layer 3 — media: frame types, codecs, synthetic sources.
+        .target(
+            name: "ParleyMedia",
+            dependencies: ["ParleyWire", "CParleyShims"],
+            swiftSettings: strictSwift
+        ),
+
+        // MARK: Layer 6 — thin executables.
+        .executableTarget(
+            name: "parley",
+            dependencies: [
+                "ParleyMedia",
+                "ParleyWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
+        // MARK: Benchmarks (Benchmarks/): ratios against baselines measured in the same run.
+        .executableTarget(
+            name: "ParleyCodecBenchmarks",
+            dependencies: ["ParleyMedia", "ParleyWire"],
+            path: "Benchmarks/CodecBaseline",
+            swiftSettings: strictSwift
+        ),
+
+        // MARK: Tests.
+        .testTarget(name: "ParleyWireTests", dependencies: ["ParleyWire"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "ParleyMediaTests",
+            dependencies: ["ParleyMedia", "ParleyWire", "CParleyShims"],
+            swiftSettings: strictSwift
+        ),
+    ]
+)

@@ -1,0 +1,56 @@
+#include "parley_opus.h"
+#include "parley_vpx.h"
+#include "parley_srtp.h"
+#include "parley_v4l2.h"
+
+int parley_opus_encoder_set(OpusEncoder *encoder, int request, opus_int32 value) {
+    return opus_encoder_ctl(encoder, request, value);
+}
+int parley_opus_encoder_get(OpusEncoder *encoder, int request, opus_int32 *value) {
+    return opus_encoder_ctl(encoder, request, value);
+}
+int parley_opus_decoder_set(OpusDecoder *decoder, int request, opus_int32 value) {
+    return opus_decoder_ctl(decoder, request, value);
+}
+int parley_opus_decoder_get(OpusDecoder *decoder, int request, opus_int32 *value) {
+    return opus_decoder_ctl(decoder, request, value);
+}
+
+vpx_codec_err_t parley_vp8_encoder_default_config(vpx_codec_enc_cfg_t *config) {
+    return vpx_codec_enc_config_default(vpx_codec_vp8_cx(), config, 0);
+}
+vpx_codec_err_t parley_vp8_encoder_init(vpx_codec_ctx_t *context, const vpx_codec_enc_cfg_t *config,
+                                        vpx_codec_flags_t flags) {
+    return vpx_codec_enc_init(context, vpx_codec_vp8_cx(), config, flags);
+}
+vpx_codec_err_t parley_vp8_decoder_init(vpx_codec_ctx_t *context, unsigned int threads,
+                                        vpx_codec_flags_t flags) {
+    vpx_codec_dec_cfg_t config = {.threads = threads, .w = 0, .h = 0};
+    return vpx_codec_dec_init(context, vpx_codec_vp8_dx(), &config, flags);
+}
+vpx_codec_err_t parley_vpx_control_int(vpx_codec_ctx_t *context, int control, int value) {
+    return vpx_codec_control_(context, control, value);
+}
+vpx_codec_err_t parley_vpx_control_int_pointer(vpx_codec_ctx_t *context, int control, int *value) {
+    return vpx_codec_control_(context, control, value);
+}
+
+void parley_srtp_policy_aes_cm_128_hmac_sha1_80(srtp_crypto_policy_t *policy) {
+    srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(policy);
+}
+void parley_srtp_policy_aes_cm_128_hmac_sha1_32(srtp_crypto_policy_t *policy) {
+    srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(policy);
+}
+void parley_srtp_policy_aead_aes_128_gcm(srtp_crypto_policy_t *policy) {
+    srtp_crypto_policy_set_aes_gcm_128_16_auth(policy);
+}
+void parley_srtp_policy_aead_aes_256_gcm(srtp_crypto_policy_t *policy) {
+    srtp_crypto_policy_set_aes_gcm_256_16_auth(policy);
+}
+
+int parley_v4l2_open(const char *path, int flags) {
+    return v4l2_open(path, flags);
+}
+int parley_v4l2_ioctl(int fd, unsigned long request, void *argument) {
+    return v4l2_ioctl(fd, request, argument);
+}
