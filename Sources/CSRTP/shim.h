@@ -1,1 +1,2 @@
 #include <srtp2/srtp.h>
+#include <srtp2/crypto_types.h>

@@ -2,6 +2,7 @@
 #ifndef PARLEY_SRTP_H
 #define PARLEY_SRTP_H
 #include <srtp2/srtp.h>
+#include <srtp2/crypto_types.h>
 
 /* AES_CM_128_HMAC_SHA1_80 (RFC 3711), a macro in libsrtp2. */
 void parley_srtp_policy_aes_cm_128_hmac_sha1_80(srtp_crypto_policy_t *policy);

@@ -1,0 +1,60 @@
+import ParleyMedia
+import ParleyWire
+import Synchronization
+import Testing
+
+/// A virtual clock: sleeping moves time to the deadline at once; tests can also move it by hand.
+final class VirtualClock: MediaClock {
+    private let current = Mutex(MonotonicInstant(nanoseconds: 1_000_000_000))
+    private let sleeps = Atomic<Int>(0)
+
+    var sleepCount: Int { sleeps.load(ordering: .relaxed) }
+
+    func now() -> MonotonicInstant { current.withLock { $0 } }
+
+    func advance(by duration: Duration) { current.withLock { $0 = $0 + duration } }
+
+    func sleep(until deadline: MonotonicInstant) async throws {
+        sleeps.add(1, ordering: .relaxed)
+        current.withLock { $0 = max($0, deadline) }
+    }
+}
+
+@Suite struct CaptureTickerTests {
+    @Test func nominalPaceTicksOncePerInterval() async throws {
+        let clock = VirtualClock()
+        var ticker = CaptureTicker(clock: clock, interval: .milliseconds(20))
+        var instants: [MonotonicInstant] = []
+        for _ in 0..<5 { instants.append(try await ticker.next()) }
+        let gaps = zip(instants.dropFirst(), instants).map { $0 - $1 }
+        #expect(gaps == Array(repeating: .milliseconds(20), count: 4))
+        #expect(ticker.skippedTicks == 0)
+    }
+
+    @Test func slowConsumerSkipsMissedTicksInsteadOfBursting() async throws {
+        let clock = VirtualClock()
+        var ticker = CaptureTicker(clock: clock, interval: .milliseconds(20))
+        let start = try await ticker.next()
+        clock.advance(by: .milliseconds(75))  // the consumer stalls for more than three intervals
+        let next = try await ticker.next()
+        // The ticks due at 20 and 40 ms are skipped; the one due at 60 ms fires at once, late…
+        #expect(next - start == .milliseconds(75))
+        #expect(ticker.skippedTicks == 2)
+        // …and the schedule carries on from the start, not from the late tick.
+        #expect(try await ticker.next() - start == .milliseconds(80))
+    }
+
+    @Test func asFastAsPossibleNeverSleeps() async throws {
+        let clock = VirtualClock()
+        var ticker = CaptureTicker(clock: clock, interval: .milliseconds(33), pace: .asFastAsPossible)
+        for _ in 0..<10 { _ = try await ticker.next() }
+        #expect(clock.sleepCount == 0)
+    }
+
+    @Test func systemClockIsMonotonicAndSleeps() async throws {
+        let clock = SystemMediaClock()
+        let before = clock.now()
+        try await clock.sleep(until: before + .milliseconds(5))
+        #expect(clock.now() - before >= .milliseconds(5))
+    }
+}

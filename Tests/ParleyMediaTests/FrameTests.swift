@@ -1,0 +1,35 @@
+import ParleyMedia
+import ParleyWire
+import Testing
+
+@Suite struct VideoFrameTests {
+    @Test func planesHaveI420SizesWithAlignedStrides() throws {
+        let frame = try VideoFrame(width: 642, height: 481)
+        #expect(frame.width(of: .u) == 321 && frame.height(of: .u) == 241)
+        #expect(frame.stride(of: .y) == 672 && frame.stride(of: .v) == 352)
+        frame.withPlane(.v) { #expect($0.count == 352 * 241) }
+    }
+
+    @Test func copiesShareStorageUntilOneIsWritten() throws {
+        let original = try VideoFrame(width: 16, height: 16)
+        var copy = original
+        copy.withMutablePlane(.y) { $0[0] = 7 }
+        #expect(copy.luma(x: 0, y: 0) == 7)
+        #expect(original.luma(x: 0, y: 0) == 128)
+    }
+
+    @Test func badSizesAreRefusedNamingTheField() {
+        #expect(throws: MediaError.invalidArgument(field: "height", reason: "must be 2…16384, got 0")) {
+            try VideoFrame(width: 16, height: 0)
+        }
+    }
+}
+
+@Suite struct AudioFrameTests {
+    @Test func durationFollowsSampleCountAt48kHz() {
+        let frame = AudioFrame(channelCount: 2, samples: [Int16](repeating: 0, count: 1_920))
+        #expect(frame.sampleCount == 960)
+        #expect(frame.duration == .milliseconds(20))
+        #expect(AudioFrame.sampleCount(in: .milliseconds(60)) == 2_880)
+    }
+}
