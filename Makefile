@@ -1,0 +1,51 @@
+# Parley: `make demo` and `make test` do all the set-up on a fresh Debian 12 machine (as root).
+#   make deps   install the Debian packages Parley needs (only those missing)
+#   make build  build everything, tests included, once (debug)
+#   make test   build, then every test (and a short smoke run of the demo)
+#   make demo   build, then the live demo
+#   make bench  build optimised, then the benchmark tables (Benchmarks/)
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+# The Swift toolchain: on these machines in /opt/swift, on PATH only for login shells.
+export PATH := $(PATH):/opt/swift/usr/bin
+
+# Exactly what Parley needs from Debian: pkg-config and the five C libraries' development packages.
+DEBIAN_PACKAGES := pkg-config libopus-dev libvpx-dev libsrtp2-dev libpulse-dev libv4l-dev
+
+SWIFT_BUILD_FLAGS ?=
+DEMO_SECONDS ?= 10
+
+.PHONY: deps build test demo bench clean
+
+deps:
+	@missing=""; \
+	for package in $(DEBIAN_PACKAGES); do \
+	  dpkg -s "$$package" >/dev/null 2>&1 || missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+	  $$sudo apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@command -v swift >/dev/null || { echo "make deps: no Swift toolchain on PATH (Swift 6.1 or later is needed)" >&2; exit 1; }
+
+build: deps
+	swift build --build-tests $(SWIFT_BUILD_FLAGS)
+
+test: build
+	@echo "== demo smoke run (3 s): every stamp and marker must be recognised =="
+	"$$(swift build --show-bin-path)/parley" demo --seconds 3
+	@echo "== tests =="
+	swift test --skip-build
+
+demo: build
+	"$$(swift build --show-bin-path)/parley" demo --seconds $(DEMO_SECONDS)
+
+bench: deps
+	swift build -c release --product parley-codec-bench $(SWIFT_BUILD_FLAGS)
+	"$$(swift build -c release --show-bin-path)/parley-codec-bench"
+
+clean:
+	rm -rf .build
