@@ -66,6 +66,8 @@ public struct CaptureTicker<Clock: MediaClock>: Sendable {
     /// Waits for the next tick and returns its capture instant (the clock's reading when it fired).
     public mutating func next() async throws -> MonotonicInstant {
         guard pace == .nominal else {
+            // Let other tasks (a reporter, the other medium) run between frames.
+            await Task.yield()
             try Task.checkCancellation()
             return clock.now()
         }

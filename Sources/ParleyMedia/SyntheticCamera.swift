@@ -47,6 +47,19 @@ public struct SyntheticCamera: Sendable {
         return frame
     }
 
+    /// Waits for `ticker`'s next tick and returns the next frame, captured at that tick.
+    ///
+    /// With a `.nominal` ticker the camera runs at its frame rate from the ticker's clock (give the
+    /// ticker an interval of 1 / `frameRate`); with `.asFastAsPossible` it runs as fast as it is asked.
+    public mutating func nextFrame<Clock: MediaClock>(pacedBy ticker: inout CaptureTicker<Clock>) async throws -> VideoFrame {
+        nextFrame(captureInstant: try await ticker.next())
+    }
+
+    /// The interval between frames at `frameRate`, for a `CaptureTicker`.
+    public var frameInterval: Duration {
+        .nanoseconds(Int64((1e9 / frameRate).rounded()))
+    }
+
     /// Frame number `number` as it was or will be produced, stamped with `captureInstant`.
     public func frame(number: UInt32, captureInstant: MonotonicInstant) -> VideoFrame {
         let presentationTime = Duration.nanoseconds(Int64((Double(number) / frameRate * 1e9).rounded()))

@@ -51,6 +51,15 @@ public struct SyntheticMicrophone: Sendable {
         return starts
     }
 
+    /// Waits for `ticker`'s next tick and returns the next `ticker.interval` of audio, captured then.
+    ///
+    /// With a `.nominal` ticker the microphone runs in real time on the ticker's clock; with
+    /// `.asFastAsPossible` it runs as fast as it is asked.
+    public mutating func nextFrame<Clock: MediaClock>(pacedBy ticker: inout CaptureTicker<Clock>) async throws -> AudioFrame {
+        let captured = try await ticker.next()
+        return nextFrame(sampleCount: AudioFrame.sampleCount(in: ticker.interval), captureInstant: captured)
+    }
+
     /// The next `sampleCount` samples per channel, presented at their position in the stream.
     public mutating func nextFrame(sampleCount: Int, captureInstant: MonotonicInstant) -> AudioFrame {
         var samples = [Int16](repeating: 0, count: sampleCount * channelCount)

@@ -89,12 +89,11 @@ private func runVideo(
     var camera = camera
     let encoder = try VP8Encoder(configuration: configuration)
     let decoder = try VP8Decoder()
-    var ticker = CaptureTicker(
-        clock: clock, interval: .nanoseconds(Int64(1e9 / configuration.frameRate)), pace: pace)
+    var ticker = CaptureTicker(clock: clock, interval: camera.frameInterval, pace: pace)
     while true {
-        let captured = try await ticker.next()
+        let source = try await camera.nextFrame(pacedBy: &ticker)
+        let captured = source.captureInstant
         guard captured < end else { break }
-        let source = camera.nextFrame(captureInstant: captured)
         let encodeStart = clock.now()
         guard let encoded = try encoder.encode(source) else { continue }
         let decodeStart = clock.now()
@@ -102,7 +101,7 @@ private func runVideo(
             encoded.payload, presentationTime: encoded.presentationTime, captureInstant: encoded.captureInstant)
         let done = clock.now()
         let stamp = VideoStamp.read(from: decoded)
-        let recognised = stamp == VideoStamp(frameNumber: camera.nextFrameNumber - 1, captureInstant: captured)
+        let recognised = stamp == VideoStamp(frameNumber: camera.nextFrameNumber &- 1, captureInstant: captured)
         stats.recordVideo(
             bytes: encoded.payload.count, psnr: MediaQuality.psnr(decoded, reference: source) ?? 0,
             stampRecognised: recognised, encode: decodeStart - encodeStart, decode: done - decodeStart,
@@ -117,15 +116,14 @@ private func runAudio(
     var microphone = try SyntheticMicrophone(channelCount: configuration.channelCount)
     let encoder = try OpusEncoder(configuration: configuration)
     let decoder = try OpusDecoder(channelCount: configuration.channelCount)
-    let frameSamples = configuration.frameDuration.sampleCount
     var ticker = CaptureTicker(clock: clock, interval: configuration.frameDuration.duration, pace: pace)
     var decoded: [Int16] = []
     var searchedUpTo = 0
     var lastMarker = Int.min
     while true {
-        let captured = try await ticker.next()
-        guard captured < end else { break }
-        let packet = try encoder.encode(microphone.nextFrame(sampleCount: frameSamples, captureInstant: captured))
+        let source = try await microphone.nextFrame(pacedBy: &ticker)
+        guard source.captureInstant < end else { break }
+        let packet = try encoder.encode(source)
         let frame = try decoder.decode(packet.payload)
         decoded += configuration.channelCount == 1
             ? frame.samples : stride(from: 0, to: frame.samples.count, by: 2).map { frame.samples[$0] }
@@ -151,8 +149,8 @@ private func runAudio(
 /// Figures the demo's tasks record and the reporter prints; shared, so behind a lock.
 final class DemoStats: Sendable {
     static let header = """
-            t │ video fps  kbit/s  PSNR-Y   stamps  enc ms  dec ms  capture→decoded │ audio kbit/s  markers  offset ms
-        ──────┼────────────────────────────────────────────────────────────────────┼──────────────────────────────────
+            t │ video fps  kbit/s  PSNR-Y   stamps  enc ms  dec ms  capture→decoded │ audio kbit/s  markers  offset ms (mean, worst)
+        ──────┼────────────────────────────────────────────────────────────────────┼─────────────────────────────────────────────────
         """
 
     private struct Window {
@@ -217,7 +215,12 @@ final class DemoStats: Sendable {
             state.window = Window()
             state.windowStart = elapsed
             let frames = max(1, window.frames)
-            let offsets = window.markerOffsets.map { String(format: "%+.2f", $0.inMilliseconds) }.joined(separator: " ")
+            let offsetsMs = window.markerOffsets.map(\.inMilliseconds)
+            let offsets = offsetsMs.isEmpty
+                ? "—"
+                : String(
+                    format: "%+.2f, %+.2f", offsetsMs.reduce(0, +) / Double(offsetsMs.count),
+                    offsetsMs.max { abs($0) < abs($1) }!)
             return String(
                 format: "%4.0fs │ %9.1f %7.1f %5.1f dB %4d/%-4d %6.2f %7.2f %12.2f ms │ %12.1f %8d  %@",
                 elapsed.inSeconds, Double(window.frames) / span, Double(window.videoBytes * 8) / span / 1_000,

@@ -57,4 +57,25 @@ final class VirtualClock: MediaClock {
         try await clock.sleep(until: before + .milliseconds(5))
         #expect(clock.now() - before >= .milliseconds(5))
     }
+
+    @Test func pacedCameraStampsEachFrameWithItsTick() async throws {
+        let clock = VirtualClock()
+        var camera = try SyntheticCamera(width: 320, height: 240, frameRate: 25)
+        var ticker = CaptureTicker(clock: clock, interval: camera.frameInterval)
+        let first = try await camera.nextFrame(pacedBy: &ticker)
+        let second = try await camera.nextFrame(pacedBy: &ticker)
+        #expect(second.captureInstant - first.captureInstant == .milliseconds(40))
+        #expect(VideoStamp.read(from: second) == VideoStamp(frameNumber: 1, captureInstant: second.captureInstant))
+    }
+
+    @Test func pacedMicrophoneDeliversOneIntervalOfAudioPerTick() async throws {
+        let clock = VirtualClock()
+        var microphone = try SyntheticMicrophone()
+        var ticker = CaptureTicker(clock: clock, interval: .milliseconds(10))
+        let first = try await microphone.nextFrame(pacedBy: &ticker)
+        let second = try await microphone.nextFrame(pacedBy: &ticker)
+        #expect(first.sampleCount == 480)
+        #expect(second.presentationTime == .milliseconds(10))
+        #expect(second.captureInstant - first.captureInstant == .milliseconds(10))
+    }
 }

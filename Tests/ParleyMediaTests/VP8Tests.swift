@@ -1,4 +1,4 @@
-import ParleyMedia
+@testable import ParleyMedia
 import ParleyWire
 import Testing
 
@@ -113,7 +113,7 @@ private func encodeCamera(
     }
 
     @Test func randomBytesGiveAnErrorNotACrash() throws {
-        var random = SplitMixForTests(seed: 7)
+        var random = SplitMix64(seed: 7)
         let decoder = try VP8Decoder()
         for _ in 0..<500 {
             let bytes = (0..<Int(random.next() % 3_000 + 1)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
@@ -142,18 +142,5 @@ private func encodeCamera(
         #expect(throws: MediaError.invalidArgument(field: "bitrate", reason: "must be 10000…100000000 bit/s, got 5")) {
             try VP8Encoder(configuration: .init(width: 640, height: 480, bitrate: 5))
         }
-    }
-}
-
-/// A seeded generator so failures reproduce (the library's own is internal).
-struct SplitMixForTests: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
