@@ -36,6 +36,12 @@ let package = Package(
         // MARK: Layer 0 — bytes, ids, time.
         .target(name: "ParleyWire", swiftSettings: strictSwift),
 
+        // MARK: Layer 1 — RTP and RTCP.
+        .target(name: "ParleyRTP", dependencies: ["ParleyWire"], swiftSettings: strictSwift),
+
+        // MARK: Layer 2 — payload formats (VP8, Opus, RTX).
+        .target(name: "ParleyPayload", dependencies: ["ParleyWire", "ParleyRTP"], swiftSettings: strictSwift),
+
         // MARK: Layer 3 — media: frame types, codecs, synthetic sources.
         .target(
             name: "ParleyMedia",
@@ -64,6 +70,13 @@ let package = Package(
 
         // MARK: Tests.
         .testTarget(name: "ParleyWireTests", dependencies: ["ParleyWire"], swiftSettings: strictSwift),
+        .testTarget(name: "ParleyRTPTests", dependencies: ["ParleyRTP", "ParleyWire"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "ParleyPayloadTests",
+            dependencies: ["ParleyPayload", "ParleyRTP", "ParleyWire", "ParleyMedia"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "ParleyMediaTests",
             dependencies: ["ParleyMedia", "ParleyWire", "CParleyShims"],
