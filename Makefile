@@ -44,8 +44,10 @@ demo: build
 	"$$(swift build --show-bin-path)/parley" demo --seconds $(DEMO_SECONDS)
 
 bench: deps
-	swift build -c release --product parley-codec-bench $(SWIFT_BUILD_FLAGS)
+	swift build -c release $(SWIFT_BUILD_FLAGS)
 	"$$(swift build -c release --show-bin-path)/parley-codec-bench"
+	@echo
+	"$$(swift build -c release --show-bin-path)/parley-wire-bench"
 
 clean:
 	rm -rf .build

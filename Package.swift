@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .executable(name: "parley", targets: ["parley"]),
         .executable(name: "parley-codec-bench", targets: ["ParleyCodecBenchmarks"]),
+        .executable(name: "parley-wire-bench", targets: ["ParleyWireBenchmarks"]),
         .library(name: "ParleyMedia", targets: ["ParleyMedia"]),
     ],
     dependencies: [
@@ -65,6 +66,13 @@ let package = Package(
             name: "ParleyCodecBenchmarks",
             dependencies: ["ParleyMedia", "ParleyWire"],
             path: "Benchmarks/CodecBaseline",
+            swiftSettings: strictSwift
+        ),
+
+        .executableTarget(
+            name: "ParleyWireBenchmarks",
+            dependencies: ["ParleyRTP", "ParleyPayload", "ParleyWire"],
+            path: "Benchmarks/WireBenchmarks",
             swiftSettings: strictSwift
         ),
 
