@@ -12,7 +12,7 @@ let strictSwift: [SwiftSetting] = [
 
 let package = Package(
     name: "Parley",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "parley", targets: ["parley"]),
         .executable(name: "parley-codec-bench", targets: ["ParleyCodecBenchmarks"]),

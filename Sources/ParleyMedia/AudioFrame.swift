@@ -41,11 +41,11 @@ public struct AudioFrame: Sendable, Equatable {
 
     /// The duration of `count` samples at 48 kHz.
     public static func duration(ofSamples count: Int) -> Duration {
-        .nanoseconds(Int64(count) * 1_000_000_000 / Int64(sampleRate))
+        Duration(ticks: Int64(count), atRate: Int64(sampleRate))
     }
 
     /// The number of whole samples in `duration` at 48 kHz.
     public static func sampleCount(in duration: Duration) -> Int {
-        Int(duration.totalNanoseconds * Int64(sampleRate) / 1_000_000_000)
+        Int(duration.ticks(atRate: Int64(sampleRate)))
     }
 }

@@ -57,7 +57,7 @@ public struct CaptureTicker<Clock: MediaClock>: Sendable {
 
     /// A ticker every `interval` on `clock`.
     public init(clock: Clock, interval: Duration, pace: CapturePace = .nominal) {
-        precondition(interval > .zero, "a capture interval must be positive")
+        precondition(interval >= .nanoseconds(1), "a capture interval must be at least a nanosecond")
         self.clock = clock
         self.interval = interval
         self.pace = pace

@@ -79,9 +79,22 @@ public struct EncodedAudioFrame: Sendable, Equatable {
     public var captureInstant: MonotonicInstant
     /// Samples per channel the packet decodes to.
     public var sampleCount: Int
+    /// Whether this is a discontinuous-transmission packet: produced in silence with DTX on, 1–2
+    /// bytes, no audio. It need not be sent (the periodic comfort-noise updates DTX also produces are
+    /// ordinary packets and are not flagged).
+    public var isDiscontinuous: Bool
 
-    /// Whether the encoder produced a discontinuous-transmission frame (1–2 bytes: silence, need not be sent).
-    public var isDiscontinuous: Bool { payload.count <= 2 }
+    /// An encoded frame with the given fields.
+    public init(
+        payload: [UInt8], presentationTime: Duration, captureInstant: MonotonicInstant, sampleCount: Int,
+        isDiscontinuous: Bool = false
+    ) {
+        self.payload = payload
+        self.presentationTime = presentationTime
+        self.captureInstant = captureInstant
+        self.sampleCount = sampleCount
+        self.isDiscontinuous = isDiscontinuous
+    }
 }
 
 private func opusMessage(_ code: Int32) -> String {
@@ -101,7 +114,7 @@ public final class OpusEncoder {
         try configuration.validate()
         handle = try Self.create(channelCount: configuration.channelCount)
         self.configuration = configuration
-        try applyControls(configuration, previous: nil)
+        try Self.applyControls(configuration, previous: nil, to: handle)
     }
 
     private static func create(channelCount: Int) throws(MediaError) -> OpaquePointer {
@@ -130,13 +143,18 @@ public final class OpusEncoder {
     public func apply(_ newConfiguration: OpusEncoderConfiguration) throws(MediaError) {
         try newConfiguration.validate()
         if newConfiguration.channelCount != configuration.channelCount {
-            // An encoder's state is sized for its channel count: make a new one.
+            // An encoder's state is sized for its channel count: set up a new one completely, then swap.
             let replacement = try Self.create(channelCount: newConfiguration.channelCount)
+            do {
+                try Self.applyControls(newConfiguration, previous: nil, to: replacement)
+            } catch {
+                opus_encoder_destroy(replacement)
+                throw error
+            }
             opus_encoder_destroy(handle)
             handle = replacement
-            try applyControls(newConfiguration, previous: nil)
         } else {
-            try applyControls(newConfiguration, previous: configuration)
+            try Self.applyControls(newConfiguration, previous: configuration, to: handle)
         }
         configuration = newConfiguration
     }
@@ -167,13 +185,15 @@ public final class OpusEncoder {
             throw .opus(operation: "opus_encode", code: written, message: opusMessage(written))
         }
         packet.removeSubrange(Int(written)...)
+        var inDTX: Int32 = 0
+        _ = parley_opus_encoder_get(handle, OPUS_GET_IN_DTX_REQUEST, &inDTX)
         return EncodedAudioFrame(
             payload: packet, presentationTime: frame.presentationTime, captureInstant: frame.captureInstant,
-            sampleCount: expected)
+            sampleCount: expected, isDiscontinuous: inDTX != 0 && packet.count <= 2)
     }
 
-    private func applyControls(
-        _ new: OpusEncoderConfiguration, previous: OpusEncoderConfiguration?
+    private static func applyControls(
+        _ new: OpusEncoderConfiguration, previous: OpusEncoderConfiguration?, to handle: OpaquePointer
     ) throws(MediaError) {
         func set(_ name: String, _ request: Int32, _ value: Int, if changed: Bool) throws(MediaError) {
             guard changed else { return }
@@ -230,12 +250,17 @@ public final class OpusDecoder {
     ///
     /// - Throws: `MediaError.corruptInput` if the packet is empty or malformed.
     public func decode(
+        _ packet: ArraySlice<UInt8>, presentationTime: Duration = .zero, captureInstant: MonotonicInstant = .zero
+    ) throws(MediaError) -> AudioFrame {
+        try checkPacket(packet)
+        return try run(packet, samples: 5_760, fec: false, presentationTime, captureInstant)
+    }
+
+    /// Decodes one received packet.
+    public func decode(
         _ packet: [UInt8], presentationTime: Duration = .zero, captureInstant: MonotonicInstant = .zero
     ) throws(MediaError) -> AudioFrame {
-        guard !packet.isEmpty else {
-            throw .corruptInput(codec: "opus", detail: "empty packet")
-        }
-        return try run(packet, samples: 5_760, fec: false, presentationTime, captureInstant)
+        try decode(packet[...], presentationTime: presentationTime, captureInstant: captureInstant)
     }
 
     /// Fills `sampleCount` samples per channel for a lost packet by concealment (packet loss concealment).
@@ -254,13 +279,30 @@ public final class OpusDecoder {
     /// Call this for the lost packet, then `decode(_:)` with `nextPacket` as usual.
     /// - Parameter sampleCount: the lost packet's length; a multiple of 2.5 ms (120 samples).
     public func recoverLoss(
-        usingFECFrom nextPacket: [UInt8], sampleCount: Int, presentationTime: Duration = .zero
+        usingFECFrom nextPacket: ArraySlice<UInt8>, sampleCount: Int, presentationTime: Duration = .zero
     ) throws(MediaError) -> AudioFrame {
         try checkLossLength(sampleCount)
-        guard !nextPacket.isEmpty else {
+        try checkPacket(nextPacket)
+        return try run(nextPacket, samples: sampleCount, fec: true, presentationTime, .zero)
+    }
+
+    /// Rebuilds the lost packet before `nextPacket` from its forward error correction data.
+    public func recoverLoss(
+        usingFECFrom nextPacket: [UInt8], sampleCount: Int, presentationTime: Duration = .zero
+    ) throws(MediaError) -> AudioFrame {
+        try recoverLoss(usingFECFrom: nextPacket[...], sampleCount: sampleCount, presentationTime: presentationTime)
+    }
+
+    /// Opus packets are at most 120 ms of 1275-byte frames; anything far larger is not Opus.
+    private static let maximumPacketBytes = 64 * 1_275
+
+    private func checkPacket(_ packet: ArraySlice<UInt8>) throws(MediaError) {
+        guard !packet.isEmpty else {
             throw .corruptInput(codec: "opus", detail: "empty packet")
         }
-        return try run(nextPacket, samples: sampleCount, fec: true, presentationTime, .zero)
+        guard packet.count <= Self.maximumPacketBytes else {
+            throw .corruptInput(codec: "opus", detail: "packet of \(packet.count) bytes is too large")
+        }
     }
 
     private func checkLossLength(_ sampleCount: Int) throws(MediaError) {
@@ -271,7 +313,7 @@ public final class OpusDecoder {
     }
 
     private func run(
-        _ packet: [UInt8]?, samples capacity: Int, fec: Bool, _ presentationTime: Duration,
+        _ packet: ArraySlice<UInt8>?, samples capacity: Int, fec: Bool, _ presentationTime: Duration,
         _ captureInstant: MonotonicInstant
     ) throws(MediaError) -> AudioFrame {
         var output = [Int16](repeating: 0, count: capacity * channelCount)

@@ -5,9 +5,9 @@ public import ParleyWire
 
 /// Settings of a `VP8Encoder`; bitrate, frame rate and resolution can change while encoding.
 public struct VP8EncoderConfiguration: Equatable, Sendable {
-    /// Picture width in pixels (even, 16…16384).
+    /// Picture width in pixels (1…16383, libvpx's limit).
     public var width: Int
-    /// Picture height in pixels (even, 16…16384).
+    /// Picture height in pixels (1…16383).
     public var height: Int
     /// Nominal frames per second (1…120); sets the frame duration handed to rate control.
     public var frameRate: Double
@@ -52,8 +52,8 @@ public struct VP8EncoderConfiguration: Equatable, Sendable {
 
     func validate() throws(MediaError) {
         for (field, value) in [("width", width), ("height", height)] {
-            guard (16...16_384).contains(value), value % 2 == 0 else {
-                throw .invalidArgument(field: field, reason: "must be even and 16…16384, got \(value)")
+            guard (1...16_383).contains(value) else {
+                throw .invalidArgument(field: field, reason: "must be 1…16383, got \(value)")
             }
         }
         guard frameRate >= 1, frameRate <= 120 else {
@@ -88,6 +88,19 @@ public struct EncodedVideoFrame: Sendable, Equatable {
     public var presentationTime: Duration
     /// Capture instant of the picture.
     public var captureInstant: MonotonicInstant
+
+    /// An encoded frame with the given fields.
+    public init(
+        payload: [UInt8], isKeyFrame: Bool, width: Int, height: Int, presentationTime: Duration,
+        captureInstant: MonotonicInstant
+    ) {
+        self.payload = payload
+        self.isKeyFrame = isKeyFrame
+        self.width = width
+        self.height = height
+        self.presentationTime = presentationTime
+        self.captureInstant = captureInstant
+    }
 }
 
 /// The RTP video clock: 90 kHz (RFC 7741 §4.1), also the encoder's time base.
@@ -112,6 +125,9 @@ public final class VP8Encoder {
     private let context: UnsafeMutablePointer<vpx_codec_ctx_t>
     private var codecConfig = vpx_codec_enc_cfg_t()
     private var keyFrameRequested = false
+    /// Whether the libvpx context is initialised; false after a failed re-initialisation, and then
+    /// the next `apply` or `encode` tries again.
+    private var isRunning = false
 
     /// An encoder with `configuration`.
     public init(configuration: VP8EncoderConfiguration) throws(MediaError) {
@@ -119,12 +135,8 @@ public final class VP8Encoder {
         self.configuration = configuration
         context = .allocate(capacity: 1)
         context.initialize(to: vpx_codec_ctx_t())
-        do {
-            try start()
-        } catch {
-            context.deallocate()
-            throw error
-        }
+        // On failure `deinit` still runs (every property is set) and frees the context.
+        try start()
     }
 
     deinit {
@@ -137,25 +149,38 @@ public final class VP8Encoder {
         keyFrameRequested = true
     }
 
-    /// Changes settings while encoding; a new size or thread count re-initialises the encoder.
+    /// Changes settings while encoding; a new size, thread count or resilience mode re-initialises the
+    /// encoder (its next frame is then a key frame).
+    ///
+    /// On failure the previous settings stay in `configuration`; if re-initialisation failed, the next
+    /// `apply` or `encode` tries again.
     public func apply(_ newConfiguration: VP8EncoderConfiguration) throws(MediaError) {
         try newConfiguration.validate()
         let old = configuration
-        configuration = newConfiguration
-        if old.width != newConfiguration.width || old.height != newConfiguration.height
+        if !isRunning || old.width != newConfiguration.width || old.height != newConfiguration.height
             || old.effectiveThreads != newConfiguration.effectiveThreads
             || old.errorResilient != newConfiguration.errorResilient
         {
-            vpx_codec_destroy(context)
-            context.initialize(to: vpx_codec_ctx_t())
-            try start()
+            configuration = newConfiguration
+            do {
+                try restart()
+            } catch {
+                configuration = old
+                throw error
+            }
             return
         }
-        fillRateControl(&codecConfig)
-        let status = vpx_codec_enc_config_set(context, &codecConfig)
+        var config = codecConfig
+        fillRateControl(&config, newConfiguration)
+        let status = vpx_codec_enc_config_set(context, &config)
         guard status == VPX_CODEC_OK else { throw vpxError("vpx_codec_enc_config_set", status, context) }
+        codecConfig = config
+        configuration = newConfiguration
         if old.cpuUsed != newConfiguration.cpuUsed {
             try control(VP8E_SET_CPUUSED.rawValue, newConfiguration.cpuUsed, "VP8E_SET_CPUUSED")
+        }
+        if old.frameRate != newConfiguration.frameRate {
+            try setMaxIntraBitrate()
         }
     }
 
@@ -163,7 +188,7 @@ public final class VP8Encoder {
     ///
     /// - Throws: `MediaError.vpx` if libvpx fails.
     public func encode(_ frame: VideoFrame) throws(MediaError) -> EncodedVideoFrame? {
-        if frame.width != configuration.width || frame.height != configuration.height {
+        if frame.width != configuration.width || frame.height != configuration.height || !isRunning {
             var resized = configuration
             resized.width = frame.width
             resized.height = frame.height
@@ -172,9 +197,8 @@ public final class VP8Encoder {
         var flags: vpx_enc_frame_flags_t = 0
         if keyFrameRequested {
             flags |= vpx_enc_frame_flags_t(VPX_EFLAG_FORCE_KF)
-            keyFrameRequested = false
         }
-        let pts = frame.presentationTime.totalNanoseconds * videoClockRate / 1_000_000_000
+        let pts = frame.presentationTime.ticks(atRate: videoClockRate)
         let frameDuration = UInt(max(1, (Double(videoClockRate) / configuration.frameRate).rounded()))
         let status = frame.withPlaneBaseAddresses { y, u, v -> vpx_codec_err_t in
             var image = vpx_image_t()
@@ -191,7 +215,9 @@ public final class VP8Encoder {
             return vpx_codec_encode(context, &image, pts, frameDuration, flags, UInt(VPX_DL_REALTIME))
         }
         guard status == VPX_CODEC_OK else { throw vpxError("vpx_codec_encode", status, context) }
+        keyFrameRequested = false
 
+        // Without VPX_CODEC_USE_OUTPUT_PARTITION libvpx returns one frame packet per encoded frame.
         var payload: [UInt8] = []
         var isKeyFrame = false
         var iterator: vpx_codec_iter_t? = nil
@@ -205,6 +231,16 @@ public final class VP8Encoder {
         return EncodedVideoFrame(
             payload: payload, isKeyFrame: isKeyFrame, width: frame.width, height: frame.height,
             presentationTime: frame.presentationTime, captureInstant: frame.captureInstant)
+    }
+
+    /// (Re-)initialises the libvpx context from `configuration`.
+    private func restart() throws(MediaError) {
+        if isRunning {
+            vpx_codec_destroy(context)
+            context.initialize(to: vpx_codec_ctx_t())
+            isRunning = false
+        }
+        try start()
     }
 
     private func start() throws(MediaError) {
@@ -229,23 +265,28 @@ public final class VP8Encoder {
         config.kf_mode = VPX_KF_AUTO
         config.kf_min_dist = 0
         config.kf_max_dist = 3_000
-        fillRateControl(&config)
+        fillRateControl(&config, configuration)
         codecConfig = config
         status = parley_vp8_encoder_init(context, &codecConfig, 0)
         guard status == VPX_CODEC_OK else { throw vpxError("vpx_codec_enc_init", status, context) }
+        isRunning = true
         try control(VP8E_SET_CPUUSED.rawValue, configuration.cpuUsed, "VP8E_SET_CPUUSED")
         try control(VP8E_SET_NOISE_SENSITIVITY.rawValue, 0, "VP8E_SET_NOISE_SENSITIVITY")
         try control(VP8E_SET_STATIC_THRESHOLD.rawValue, 1, "VP8E_SET_STATIC_THRESHOLD")
         let partitions = configuration.effectiveThreads >= 4 ? 2 : configuration.effectiveThreads >= 2 ? 1 : 0
         try control(VP8E_SET_TOKEN_PARTITIONS.rawValue, partitions, "VP8E_SET_TOKEN_PARTITIONS")
-        // Caps a key frame at this percentage of an average frame's budget, so key frames do not
-        // stall the stream (0.5 × the optimal buffer in frames, as WebRTC does; at least 300 %).
-        let maxIntra = max(300, Int(600.0 * 0.5 * configuration.frameRate / 10))
-        try control(VP8E_SET_MAX_INTRA_BITRATE_PCT.rawValue, maxIntra, "VP8E_SET_MAX_INTRA_BITRATE_PCT")
+        try setMaxIntraBitrate()
         keyFrameRequested = false
     }
 
-    private func fillRateControl(_ config: inout vpx_codec_enc_cfg_t) {
+    /// Caps a key frame at this percentage of an average frame's budget, so key frames do not stall
+    /// the stream (0.5 × the optimal buffer in frames, as WebRTC does; at least 300 %).
+    private func setMaxIntraBitrate() throws(MediaError) {
+        let maxIntra = max(300, Int(600.0 * 0.5 * configuration.frameRate / 10))
+        try control(VP8E_SET_MAX_INTRA_BITRATE_PCT.rawValue, maxIntra, "VP8E_SET_MAX_INTRA_BITRATE_PCT")
+    }
+
+    private func fillRateControl(_ config: inout vpx_codec_enc_cfg_t, _ configuration: VP8EncoderConfiguration) {
         config.rc_target_bitrate = UInt32(max(1, configuration.bitrate / 1_000))
         config.rc_min_quantizer = UInt32(configuration.quantizerRange.lowerBound)
         config.rc_max_quantizer = UInt32(configuration.quantizerRange.upperBound)
@@ -261,23 +302,34 @@ public final class VP8Encoder {
 /// A VP8 decoder over libvpx, returning I420 frames.
 ///
 /// Corrupt, truncated or unreferenced input throws `MediaError.corruptInput`; decoding resumes at the
-/// next good key frame. Not thread-safe: use it from one task at a time.
+/// next good key frame. A key frame larger than `maximumWidth`×`maximumHeight` is refused before
+/// libvpx allocates for it, so a few forged bytes cannot make the decoder take gigabytes.
+/// Not thread-safe: use it from one task at a time.
 public final class VP8Decoder {
+    /// The widest picture accepted.
+    public let maximumWidth: Int
+    /// The tallest picture accepted.
+    public let maximumHeight: Int
     private let context: UnsafeMutablePointer<vpx_codec_ctx_t>
+    /// Largest input accepted: far above any real VP8 frame, well below libvpx's 32-bit size.
+    private static let maximumFrameBytes = 16 << 20
 
-    /// A decoder using `threads` threads.
-    public init(threads: Int = 1) throws(MediaError) {
+    /// A decoder using `threads` threads, accepting pictures up to `maximumWidth`×`maximumHeight`
+    /// (default 3840×2160).
+    public init(threads: Int = 1, maximumWidth: Int = 3_840, maximumHeight: Int = 2_160) throws(MediaError) {
         guard (1...16).contains(threads) else {
             throw .invalidArgument(field: "threads", reason: "must be 1…16, got \(threads)")
         }
+        guard (1...16_383).contains(maximumWidth), (1...16_383).contains(maximumHeight) else {
+            throw .invalidArgument(field: "maximumWidth", reason: "maximum size must lie in 1…16383")
+        }
+        self.maximumWidth = maximumWidth
+        self.maximumHeight = maximumHeight
         context = .allocate(capacity: 1)
         context.initialize(to: vpx_codec_ctx_t())
+        // On failure `deinit` still runs (every property is set) and frees the context.
         let status = parley_vp8_decoder_init(context, UInt32(threads), 0)
-        guard status == VPX_CODEC_OK else {
-            let error = vpxError("vpx_codec_dec_init", status, context)
-            context.deallocate()
-            throw error
-        }
+        guard status == VPX_CODEC_OK else { throw vpxError("vpx_codec_dec_init", status, context) }
     }
 
     deinit {
@@ -287,13 +339,29 @@ public final class VP8Decoder {
 
     /// Decodes one VP8 frame into a picture carrying the given timing.
     ///
-    /// - Throws: `MediaError.corruptInput` if the frame cannot be decoded or its references are missing.
+    /// - Throws: `MediaError.corruptInput` if the frame cannot be decoded, its references are missing,
+    ///   or it announces a picture larger than the maximum.
     public func decode(
-        _ payload: [UInt8], presentationTime: Duration = .zero, captureInstant: MonotonicInstant = .zero
+        _ payload: ArraySlice<UInt8>, presentationTime: Duration = .zero, captureInstant: MonotonicInstant = .zero
     ) throws(MediaError) -> VideoFrame {
         guard !payload.isEmpty else { throw .corruptInput(codec: "vp8", detail: "empty frame") }
-        let status = payload.withUnsafeBufferPointer { bytes in
-            vpx_codec_decode(context, bytes.baseAddress, UInt32(bytes.count), nil, 0)
+        guard payload.count <= Self.maximumFrameBytes else {
+            throw .corruptInput(codec: "vp8", detail: "frame of \(payload.count) bytes is too large")
+        }
+        let status = payload.withUnsafeBufferPointer { bytes -> vpx_codec_err_t in
+            var info = vpx_codec_stream_info_t()
+            info.sz = UInt32(MemoryLayout<vpx_codec_stream_info_t>.size)
+            if vpx_codec_peek_stream_info(vpx_codec_vp8_dx(), bytes.baseAddress, UInt32(bytes.count), &info)
+                == VPX_CODEC_OK, info.is_kf != 0,
+                Int(info.w) > maximumWidth || Int(info.h) > maximumHeight
+            {
+                return VPX_CODEC_MEM_ERROR
+            }
+            return vpx_codec_decode(context, bytes.baseAddress, UInt32(bytes.count), nil, 0)
+        }
+        if status == VPX_CODEC_MEM_ERROR {
+            throw .corruptInput(
+                codec: "vp8", detail: "key frame larger than the maximum \(maximumWidth)x\(maximumHeight)")
         }
         guard status == VPX_CODEC_OK else {
             let error = vpxError("vpx_codec_decode", status, context)
@@ -314,6 +382,13 @@ public final class VP8Decoder {
         return result
     }
 
+    /// Decodes one VP8 frame into a picture carrying the given timing.
+    public func decode(
+        _ payload: [UInt8], presentationTime: Duration = .zero, captureInstant: MonotonicInstant = .zero
+    ) throws(MediaError) -> VideoFrame {
+        try decode(payload[...], presentationTime: presentationTime, captureInstant: captureInstant)
+    }
+
     private func picture(
         from image: vpx_image_t, _ presentationTime: Duration, _ captureInstant: MonotonicInstant
     ) throws(MediaError) -> VideoFrame {
@@ -322,9 +397,14 @@ public final class VP8Decoder {
         else {
             throw .corruptInput(codec: "vp8", detail: "decoder returned an image that is not I420")
         }
-        var frame = try VideoFrame(
-            width: Int(image.d_w), height: Int(image.d_h), presentationTime: presentationTime,
-            captureInstant: captureInstant)
+        var frame: VideoFrame
+        do {
+            frame = try VideoFrame(
+                width: Int(image.d_w), height: Int(image.d_h), presentationTime: presentationTime,
+                captureInstant: captureInstant)
+        } catch {
+            throw .corruptInput(codec: "vp8", detail: "decoded picture has an impossible size \(image.d_w)x\(image.d_h)")
+        }
         frame.copyPlane(.y, from: y, sourceStride: Int(image.stride.0))
         frame.copyPlane(.u, from: u, sourceStride: Int(image.stride.1))
         frame.copyPlane(.v, from: v, sourceStride: Int(image.stride.2))

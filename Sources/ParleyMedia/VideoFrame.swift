@@ -15,9 +15,9 @@ public enum VideoPlane: Int, CaseIterable, Sendable {
 /// The three planes share one copy-on-write buffer, so copying a frame is cheap until one copy is
 /// written. Rows of a plane are `stride(of:)` bytes apart; bytes past the visible width are padding.
 public struct VideoFrame: Sendable {
-    /// Visible width in pixels (at least 2).
+    /// Visible width in pixels (at least 1).
     public let width: Int
-    /// Visible height in pixels (at least 2).
+    /// Visible height in pixels (at least 1).
     public let height: Int
     /// Time since the start of the stream at which this frame is presented.
     public var presentationTime: Duration
@@ -30,16 +30,20 @@ public struct VideoFrame: Sendable {
 
     /// A frame of `width`×`height` filled with mid-grey (Y = U = V = 128), rows padded to `alignment`.
     ///
-    /// - Throws: `MediaError.invalidArgument` if a dimension is below 2 or above 16384.
+    /// - Throws: `MediaError.invalidArgument` if a dimension is outside 1…16384 or `alignment` is not a
+    ///   power of two in 1…4096.
     public init(
         width: Int, height: Int, presentationTime: Duration = .zero,
         captureInstant: MonotonicInstant = .zero, alignment: Int = 32
     ) throws(MediaError) {
-        guard (2...16_384).contains(width) else {
-            throw .invalidArgument(field: "width", reason: "must be 2…16384, got \(width)")
+        guard (1...16_384).contains(width) else {
+            throw .invalidArgument(field: "width", reason: "must be 1…16384, got \(width)")
         }
-        guard (2...16_384).contains(height) else {
-            throw .invalidArgument(field: "height", reason: "must be 2…16384, got \(height)")
+        guard (1...16_384).contains(height) else {
+            throw .invalidArgument(field: "height", reason: "must be 1…16384, got \(height)")
+        }
+        guard (1...4_096).contains(alignment), alignment & (alignment - 1) == 0 else {
+            throw .invalidArgument(field: "alignment", reason: "must be a power of two in 1…4096, got \(alignment)")
         }
         self.width = width
         self.height = height

@@ -26,14 +26,18 @@ public import ParleyWire
 public struct VideoStamp: Equatable, Hashable, Sendable {
     /// The frame's number in its stream.
     public var frameNumber: UInt32
-    /// Capture instant, whole microseconds (modulo 2^48 on the wire: about 8.9 years of uptime).
+    /// Capture instant in whole microseconds, reduced modulo 2^48 (about 8.9 years: `CLOCK_MONOTONIC`
+    /// since boot always fits, so for it the instant is exact).
     public var captureInstant: MonotonicInstant
 
-    /// A stamp for `frameNumber`; `captureInstant` is kept to the microsecond.
+    /// A stamp for `frameNumber`; `captureInstant` is kept to the microsecond, modulo 2^48 µs.
     public init(frameNumber: UInt32, captureInstant: MonotonicInstant) {
         self.frameNumber = frameNumber
-        self.captureInstant = captureInstant.truncatedToMicroseconds
+        let micros = captureInstant.microseconds & Self.instantMask
+        self.captureInstant = MonotonicInstant(microseconds: micros)
     }
+
+    private static let instantMask: Int64 = (1 << 48) - 1
 
     /// Number of bits a stamp occupies.
     public static let bitCount = 96
@@ -48,7 +52,7 @@ public struct VideoStamp: Equatable, Hashable, Sendable {
     /// Pixel rows the stamp covers at the top of a picture `width` pixels wide.
     public static func height(forWidth width: Int) -> Int {
         let cell = cellSize(forWidth: width)
-        let perRow = width / cell
+        let perRow = max(1, width / cell)
         return (bitCount + perRow - 1) / perRow * cell
     }
 

@@ -74,6 +74,18 @@ extension Duration {
 
     /// The span in milliseconds as a floating-point number, for reports.
     public var inMilliseconds: Double { inSeconds * 1_000 }
+
+    /// The span in whole ticks of a `rate` Hz clock (48 000 for audio, 90 000 for video), rounded
+    /// towards zero; exact, without overflow, for any span below 2^63 ticks.
+    public func ticks(atRate rate: Int64) -> Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * rate + Int64((Int128(attoseconds) * Int128(rate)) / 1_000_000_000_000_000_000)
+    }
+
+    /// The span of `ticks` ticks of a `rate` Hz clock, exact to the attosecond.
+    public init(ticks: Int64, atRate rate: Int64) {
+        self = .seconds(ticks / rate) + .seconds(ticks % rate) / Int(rate)
+    }
 }
 
 extension String {

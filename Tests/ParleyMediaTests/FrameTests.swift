@@ -18,9 +18,12 @@ import Testing
         #expect(original.luma(x: 0, y: 0) == 128)
     }
 
-    @Test func badSizesAreRefusedNamingTheField() {
-        #expect(throws: MediaError.invalidArgument(field: "height", reason: "must be 2…16384, got 0")) {
+    @Test func badSizesAndAlignmentsAreRefusedNamingTheField() {
+        #expect(throws: MediaError.invalidArgument(field: "height", reason: "must be 1…16384, got 0")) {
             try VideoFrame(width: 16, height: 0)
+        }
+        for alignment in [0, -32, 24, 8_192] {
+            #expect(throws: MediaError.self) { try VideoFrame(width: 16, height: 16, alignment: alignment) }
         }
     }
 }
@@ -31,5 +34,12 @@ import Testing
         #expect(frame.sampleCount == 960)
         #expect(frame.duration == .milliseconds(20))
         #expect(AudioFrame.sampleCount(in: .milliseconds(60)) == 2_880)
+    }
+
+    @Test func longCallsDoNotOverflowSampleArithmetic() {
+        let hundredHours = 48_000 * 3_600 * 100
+        #expect(AudioFrame.duration(ofSamples: hundredHours) == .seconds(360_000))
+        #expect(AudioFrame.sampleCount(in: .seconds(360_000)) == hundredHours)
+        #expect(AudioFrame.duration(ofSamples: 1) == .seconds(1) / 48_000)
     }
 }

@@ -58,7 +58,7 @@ private func encodeMicrophone(
     }
 
     @Test func lostFrameIsConcealedWithAudioOfTheRightLength() throws {
-        let (source, packets, _) = try encodeMicrophone(frames: 50)
+        let (source, packets, lookahead) = try encodeMicrophone(frames: 50)
         let decoder = try OpusDecoder()
         var decoded: [Int16] = []
         for (index, packet) in packets.enumerated() {
@@ -70,15 +70,18 @@ private func encodeMicrophone(
                 decoded += try decoder.decode(packet.payload).samples
             }
         }
-        // Concealment continues the voice (not silence)…
+        // Concealment continues the voice: much closer to what was lost than silence would be…
         let lostRange = (30 * 960)..<(31 * 960)
-        let energy = lostRange.reduce(0.0) { $0 + Double(decoded[$1]) * Double(decoded[$1]) }
-        #expect(energy > 0)
+        let reference = [Int16](repeating: 0, count: lookahead) + source
+        let concealmentError = MediaQuality.errorEnergy(decoded, reference: reference, range: lostRange)
+        let silenceError = MediaQuality.errorEnergy(
+            [Int16](repeating: 0, count: decoded.count), reference: reference, range: lostRange)
+        #expect(concealmentError < silenceError * 0.7, "PLC \(concealmentError), silence \(silenceError)")
         // …and within a few frames the decoder is back in step with one that lost nothing.
         let clean = try OpusDecoder()
-        let reference = try packets.flatMap { try clean.decode($0.payload).samples }
+        let cleanDecode = try packets.flatMap { try clean.decode($0.payload).samples }
         let after = Array(decoded[(36 * 960)...])
-        let referenceAfter = Array(reference[(36 * 960)...])
+        let referenceAfter = Array(cleanDecode[(36 * 960)...])
         #expect((MediaQuality.correlation(after, reference: referenceAfter, lag: 0) ?? 0) > 0.99)
         #expect(decoded.count == source.count)
     }
@@ -148,13 +151,44 @@ private func encodeMicrophone(
         #expect(throws: MediaError.self) { try averageSize(frames: 1) }  // mono frames now refused
     }
 
+    @Test func forwardErrorCorrectionAndDTXSwitchOnWhileEncoding() throws {
+        var microphone = try SyntheticMicrophone()
+        let encoder = try OpusEncoder(configuration: .init(inbandFEC: false, expectedPacketLossPercent: 0))
+        func recoveredEqualsConcealed() throws -> Bool {
+            let packets = try (0..<12).map { _ in try encoder.encode(microphone.nextFrame(sampleCount: 960, captureInstant: .zero)) }
+            let a = try OpusDecoder()
+            let b = try OpusDecoder()
+            for packet in packets.prefix(10) {
+                _ = try a.decode(packet.payload)
+                _ = try b.decode(packet.payload)
+            }
+            // Lose packet 10: without FEC data in packet 11, "recovery" is plain concealment.
+            return try a.concealLoss(sampleCount: 960) == b.recoverLoss(usingFECFrom: packets[11].payload, sampleCount: 960)
+        }
+        #expect(try recoveredEqualsConcealed())
+        var withFEC = encoder.configuration
+        withFEC.inbandFEC = true
+        withFEC.expectedPacketLossPercent = 10
+        try encoder.apply(withFEC)
+        #expect(try !recoveredEqualsConcealed())
+
+        let silence = AudioFrame(channelCount: 1, samples: [Int16](repeating: 0, count: 960))
+        #expect(try (0..<30).map { _ in try encoder.encode(silence) }.allSatisfy { !$0.isDiscontinuous })
+        var withDTX = encoder.configuration
+        withDTX.discontinuousTransmission = true
+        try encoder.apply(withDTX)
+        #expect(try (0..<30).map { _ in try encoder.encode(silence) }.suffix(10).contains { $0.isDiscontinuous })
+    }
+
     @Test func discontinuousTransmissionSendsTinyPacketsInSilence() throws {
         let encoder = try OpusEncoder(configuration: .init(discontinuousTransmission: true))
         let silence = AudioFrame(channelCount: 1, samples: [Int16](repeating: 0, count: 960))
         let packets = try (0..<100).map { _ in try encoder.encode(silence) }
         // After ~200 ms of silence the encoder sends 1-byte frames, with a comfort-noise update every 400 ms.
-        let discontinuous = packets.suffix(80).filter(\.isDiscontinuous).count
-        #expect(discontinuous >= 70, "\(discontinuous) of 80 frames discontinuous")
+        let discontinuous = packets.suffix(80).filter(\.isDiscontinuous)
+        #expect(discontinuous.count >= 70, "\(discontinuous.count) of 80 frames discontinuous")
+        // The comfort-noise updates between them are real packets.
+        #expect(packets.suffix(80).contains { !$0.isDiscontinuous && $0.payload.count > 2 })
         let noDTX = try OpusEncoder(configuration: .init(discontinuousTransmission: false))
         #expect(try (0..<30).map { _ in try noDTX.encode(silence) }.allSatisfy { !$0.isDiscontinuous })
     }

@@ -13,6 +13,17 @@ import Testing
         #expect(frame.captureInstant == stamp.captureInstant)
     }
 
+    @Test func instantsOutsideFortyEightBitsAreReducedTheSameWayWhenWrittenAndRead() throws {
+        let camera = try SyntheticCamera(width: 320, height: 240)
+        for nanoseconds: Int64 in [-5_000, (1 << 48) * 1_000 + 7_000, Int64.max] {
+            let instant = MonotonicInstant(nanoseconds: nanoseconds)
+            let frame = camera.frame(number: 1, captureInstant: instant)
+            #expect(VideoStamp.read(from: frame) == VideoStamp(frameNumber: 1, captureInstant: instant))
+        }
+        #expect(VideoStamp(frameNumber: 0, captureInstant: MonotonicInstant(microseconds: (1 << 48) + 5)).captureInstant
+            == MonotonicInstant(microseconds: 5))
+    }
+
     @Test func frameWithoutAStampReadsAsNone() throws {
         let grey = try VideoFrame(width: 640, height: 480)
         #expect(VideoStamp.read(from: grey) == nil)
