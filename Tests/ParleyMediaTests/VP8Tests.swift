@@ -1,4 +1,4 @@
-@testable import ParleyMedia
+import ParleyMedia
 import ParleyWire
 import Testing
 
