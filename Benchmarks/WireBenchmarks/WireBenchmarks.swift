@@ -2,6 +2,7 @@
 // depacketize. Each is reported against a baseline measured in the same run: copying the same
 // bytes into a new array, the least any serializer must do. Run with `make bench`.
 import Foundation
+import ParleyPayload
 import ParleyRTP
 import ParleyWire
 
@@ -48,8 +49,13 @@ let payloadSize = 1_200 - header.serializedSize
 let packetBytes = RTPPacket(header: header, payload: [UInt8]((0..<payloadSize).map { UInt8(truncatingIfNeeded: $0) })).serialize()
 precondition(packetBytes.count == 1_200)
 
+/// A real copy of `bytes` into new storage (`Array(slice)` of a whole array would share its buffer).
+func copied(_ bytes: [UInt8]) -> [UInt8] {
+    bytes.withUnsafeBufferPointer { Array($0) }
+}
+
 let copyBaseline = nanosecondsPerIteration(iterations: iterations) {
-    consume(Array(packetBytes[...]))
+    consume(copied(packetBytes))
 }
 let parse = try nanosecondsPerIteration(iterations: iterations) {
     consume(try RTPPacket(parsing: packetBytes))
@@ -67,3 +73,44 @@ row("baseline: copy 1200 bytes into a new array", copyBaseline, baseline: copyBa
 row("RTP parse (1200 B, 2 extensions)", parse, baseline: copyBaseline, note: "payload shares the input")
 row("RTP serialize (1200 B, 2 extensions)", serialize, baseline: copyBaseline, note: "")
 row("RTP parse + serialize", roundTrip, baseline: copyBaseline, note: "")
+
+// VP8: a 50 kB frame packetized at a 1200-byte payload budget, wrapped in RTP, serialized, then parsed
+// and reassembled — what one frame costs the wire layer on each side.
+let frame = (0..<50_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+let frameIterations = quick ? 100 : 5_000
+let frameCopy = nanosecondsPerIteration(iterations: frameIterations) {
+    consume(copied(frame))
+}
+/// The sending side: packetizer, sequence numbers and timestamps of one stream.
+struct FrameSender {
+    var packetizer = VP8Packetizer(maximumPayloadSize: 1_200)
+    var sequence = SequenceNumber(0)
+    var timestamp = RTPTimestamp(0)
+    let extensions: RTPHeaderExtensions
+
+    mutating func send(_ frame: [UInt8]) -> [[UInt8]] {
+        let header = RTPHeader(
+            payloadType: 96, sequenceNumber: sequence, timestamp: timestamp, ssrc: SSRC(1), extensions: extensions)
+        let payloads = packetizer.packetize(frame)
+        sequence = sequence.advanced(by: payloads.count)
+        timestamp = timestamp.advanced(by: 3_000)
+        return header.packets(carrying: payloads).map { $0.serialize() }
+    }
+}
+var sender = FrameSender(extensions: extensions)
+let packetize = nanosecondsPerIteration(iterations: frameIterations) {
+    consume(sender.send(frame))
+}
+let datagrams = (0..<frameIterations * 5 + 5).map { _ in sender.send(frame) }
+var nextDatagrams = datagrams.makeIterator()
+var assembler = VP8FrameAssembler()
+var completed = 0
+let depacketize = try nanosecondsPerIteration(iterations: frameIterations) {
+    for datagram in nextDatagrams.next()! {
+        if case .completed = assembler.insert(try RTPPacket(parsing: datagram)) { completed += 1 }
+    }
+}
+precondition(completed == frameIterations * 5, "every frame must complete")
+row("baseline: copy a 50 kB frame", frameCopy, baseline: frameCopy, note: "")
+row("VP8 packetize + RTP serialize, 50 kB frame", packetize, baseline: frameCopy, note: "\(datagrams[0].count) packets of ≤ 1200 B payload")
+row("RTP parse + VP8 reassemble, 50 kB frame", depacketize, baseline: frameCopy, note: "in order, none lost")
