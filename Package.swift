@@ -21,6 +21,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // MARK: C libraries (system) and the one C target of wrappers around them.
@@ -39,6 +40,24 @@ let package = Package(
 
         // MARK: Layer 1 — RTP and RTCP.
         .target(name: "ParleyRTP", dependencies: ["ParleyWire"], swiftSettings: strictSwift),
+
+        // MARK: Layer 1 — cryptography: Noise IK, sender keys, SFrame, verification (swift-crypto).
+        .target(
+            name: "ParleyCrypto",
+            dependencies: [
+                "ParleyWire",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSwift
+        ),
+
+        // MARK: Layer 2 — SRTP/SRTCP over libsrtp2.
+        .target(
+            name: "ParleySRTP",
+            dependencies: ["ParleyWire", "ParleyRTP", "CSRTP", "CParleyShims"],
+            swiftSettings: strictSwift
+        ),
 
         // MARK: Layer 2 — payload formats (VP8, Opus, RTX).
         .target(name: "ParleyPayload", dependencies: ["ParleyWire", "ParleyRTP"], swiftSettings: strictSwift),
@@ -71,7 +90,7 @@ let package = Package(
 
         .executableTarget(
             name: "ParleyWireBenchmarks",
-            dependencies: ["ParleyRTP", "ParleyPayload", "ParleyWire"],
+            dependencies: ["ParleyRTP", "ParleyPayload", "ParleyWire", "ParleyCrypto", "ParleySRTP"],
             path: "Benchmarks/WireBenchmarks",
             swiftSettings: strictSwift
         ),
@@ -79,6 +98,21 @@ let package = Package(
         // MARK: Tests.
         .testTarget(name: "ParleyWireTests", dependencies: ["ParleyWire"], swiftSettings: strictSwift),
         .testTarget(name: "ParleyRTPTests", dependencies: ["ParleyRTP", "ParleyWire"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "ParleyCryptoTests",
+            dependencies: [
+                "ParleyCrypto", "ParleyWire",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            resources: [.copy("Vectors")],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ParleySRTPTests",
+            dependencies: ["ParleySRTP", "ParleyRTP", "ParleyWire"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "ParleyPayloadTests",
             dependencies: ["ParleyPayload", "ParleyRTP", "ParleyWire", "ParleyMedia"],
