@@ -1,0 +1,91 @@
+@_spi(Testing) import ParleyCrypto
+import ParleyWire
+import Testing
+
+/// `bytes` with a few random changes: flipped bits, changed bytes, cut or extended tails.
+private func mutated(_ bytes: [UInt8], using random: inout SplitMix64) -> [UInt8] {
+    var result = bytes
+    for _ in 0..<Int.random(in: 1...3, using: &random) {
+        switch Int.random(in: 0..<4, using: &random) {
+        case 0 where !result.isEmpty:
+            result[Int.random(in: 0..<result.count, using: &random)] ^= UInt8(1) << UInt8.random(in: 0..<8, using: &random)
+        case 1 where !result.isEmpty:
+            result[Int.random(in: 0..<result.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+        case 2:
+            result = Array(result.prefix(Int.random(in: 0...result.count, using: &random)))
+        default:
+            result += (0..<Int.random(in: 1...8, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+        }
+    }
+    return result
+}
+
+private func randomBytes(firstByte: UInt8?, using random: inout SplitMix64) -> [UInt8] {
+    var bytes = (0..<Int.random(in: 0...200, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+    if let firstByte, !bytes.isEmpty {
+        bytes[0] = firstByte
+        if bytes.count >= 4 { bytes[1...3] = [0, 0, 0] }
+    }
+    return bytes
+}
+
+/// Random, mutated and truncated datagrams into both sides: nothing traps, and nothing but the
+/// genuine bytes is ever accepted (every byte of both datagrams is authenticated).
+@Suite struct HandshakePropertyTests {
+    @Test func noRandomOrMutatedInitiationTrapsOrIsAccepted() throws {
+        var random = SplitMix64(seed: 0x4A4D_5348)
+        let initiation = try HandshakeFixture.aliceCallsBob().initiation
+        let responder = HandshakeResponder(identity: HandshakeFixture.bob)
+        var accepted = 0
+        for round in 0..<3_000 {
+            let bytes = round % 3 == 0
+                ? randomBytes(firstByte: round % 2 == 0 ? HandshakeInitiation.type : nil, using: &random)
+                : mutated(initiation, using: &random)
+            var copy = responder
+            do {
+                _ = try copy.receive(datagram: bytes[...], now: HandshakeFixture.noon)
+                accepted += 1
+                #expect(bytes == initiation, "a changed initiation was accepted: \(bytes)")
+            } catch {
+                #expect(copy.replayGuard.count == 0)
+            }
+        }
+        #expect(accepted < 100)
+    }
+
+    @Test func noRandomOrMutatedResponseTrapsOrIsAccepted() throws {
+        var random = SplitMix64(seed: 0x5245_5350)
+        let initiator = try HandshakeFixture.aliceCallsBob()
+        var responder = HandshakeResponder(identity: HandshakeFixture.bob)
+        var pending = try responder.receive(datagram: initiator.initiation[...], now: HandshakeFixture.noon)
+        let (response, _) = try pending.accept(answer: Array("answer".utf8), responderIndex: 0xB0B)
+        for round in 0..<3_000 {
+            let bytes = round % 3 == 0
+                ? randomBytes(firstByte: round % 2 == 0 ? HandshakeResponse.type : nil, using: &random)
+                : mutated(response, using: &random)
+            var copy = initiator
+            do {
+                _ = try copy.receive(datagram: bytes[...])
+                #expect(bytes == response, "a changed response was accepted: \(bytes)")
+            } catch {
+                #expect(!copy.isComplete)
+            }
+        }
+    }
+
+    @Test func theWireParsersNeverTrapAndRoundTripWhatTheyAccept() throws {
+        var random = SplitMix64(seed: 0x5041_5253)
+        let initiation = try HandshakeFixture.aliceCallsBob().initiation
+        for _ in 0..<20_000 {
+            let bytes = mutated(initiation, using: &random)
+            if let parsed = try? HandshakeInitiation(parsing: bytes) {
+                #expect(parsed.serialize() == bytes)
+            }
+            var asResponse = bytes
+            if !asResponse.isEmpty { asResponse[0] = HandshakeResponse.type }
+            if let parsed = try? HandshakeResponse(parsing: asResponse) {
+                #expect(parsed.serialize() == asResponse)
+            }
+        }
+    }
+}
