@@ -25,6 +25,28 @@ public enum SRTPSuite: String, Sendable, Hashable, CaseIterable, CustomStringCon
     /// The suite Parley uses unless told otherwise.
     public static let `default`: SRTPSuite = .aeadAES128GCM
 
+    /// The suite of an IANA DTLS-SRTP protection profile (RFC 5764 §4.1.2, RFC 7714 §14.2), as sender
+    /// key announcements carry it; `nil` for a profile Parley does not support.
+    public init?(protectionProfile: UInt16) {
+        switch protectionProfile {
+        case 0x0001: self = .aesCM128HMACSHA1_80
+        case 0x0002: self = .aesCM128HMACSHA1_32
+        case 0x0007: self = .aeadAES128GCM
+        case 0x0008: self = .aeadAES256GCM
+        default: return nil
+        }
+    }
+
+    /// The IANA DTLS-SRTP protection profile of this suite.
+    public var protectionProfile: UInt16 {
+        switch self {
+        case .aesCM128HMACSHA1_80: 0x0001
+        case .aesCM128HMACSHA1_32: 0x0002
+        case .aeadAES128GCM: 0x0007
+        case .aeadAES256GCM: 0x0008
+        }
+    }
+
     /// Bytes of master key.
     public var masterKeyLength: Int {
         switch self {
