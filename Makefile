@@ -48,6 +48,8 @@ bench: deps
 	"$$(swift build -c release --show-bin-path)/parley-codec-bench"
 	@echo
 	"$$(swift build -c release --show-bin-path)/parley-wire-bench"
+	@echo
+	"$$(swift build -c release --show-bin-path)/parley-security-bench"
 
 clean:
 	rm -rf .build

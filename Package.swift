@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "parley", targets: ["parley"]),
         .executable(name: "parley-codec-bench", targets: ["ParleyCodecBenchmarks"]),
         .executable(name: "parley-wire-bench", targets: ["ParleyWireBenchmarks"]),
+        .executable(name: "parley-security-bench", targets: ["ParleySecurityBenchmarks"]),
         .library(name: "ParleyMedia", targets: ["ParleyMedia"]),
     ],
     dependencies: [
@@ -90,8 +91,15 @@ let package = Package(
 
         .executableTarget(
             name: "ParleyWireBenchmarks",
-            dependencies: ["ParleyRTP", "ParleyPayload", "ParleyWire", "ParleyCrypto", "ParleySRTP"],
+            dependencies: ["ParleyRTP", "ParleyPayload", "ParleyWire"],
             path: "Benchmarks/WireBenchmarks",
+            swiftSettings: strictSwift
+        ),
+
+        .executableTarget(
+            name: "ParleySecurityBenchmarks",
+            dependencies: ["ParleyCrypto", "ParleySRTP", "ParleyRTP", "ParleyWire", "CSRTP", "CParleyShims"],
+            path: "Benchmarks/SecurityBenchmarks",
             swiftSettings: strictSwift
         ),
 
@@ -105,6 +113,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Vectors")],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ParleyPeerTests",
+            dependencies: ["ParleyCrypto", "ParleySRTP", "ParleyPayload", "ParleyRTP", "ParleyWire"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -1,0 +1,1 @@
+print("security benchmarks: not yet written")
