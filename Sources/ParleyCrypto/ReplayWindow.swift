@@ -10,8 +10,8 @@
 /// The ring holds `width / 64 + 1` words, one more than the window needs, so advancing clears whole
 /// words and never forgets a counter still inside the window. Counters span the full `UInt64` range.
 ///
-/// A value type with no clock; the pairwise channel (datagram counters and reliable message ids) uses
-/// it, and any other layer may.
+/// A value type with no clock; the pairwise channel (datagram counters and reliable message ids) and the
+/// SFrame receiver (the CTR of each KID) use it, and any other layer may.
 public struct ReplayWindow: Equatable, Sendable {
     /// What `check(_:)` says about a counter.
     public enum Verdict: Equatable, Sendable {
@@ -39,6 +39,15 @@ public struct ReplayWindow: Equatable, Sendable {
         precondition(width >= 64 && width % 64 == 0, "a replay window is a positive multiple of 64 wide")
         self.width = width
         words = Array(repeating: 0, count: width / 64 + 1)
+    }
+
+    /// An empty window covering at least `minimumWidth` counters: the width is rounded up to a multiple
+    /// of 64 (for callers such as SFrame, whose configured width is any positive number).
+    ///
+    /// - Precondition: `minimumWidth` is in 1…2^24.
+    public init(minimumWidth: Int) {
+        precondition((1...1 << 24).contains(minimumWidth), "a replay window is 1…2^24 wide")
+        self.init(width: (minimumWidth + 63) / 64 * 64)
     }
 
     /// Whether `counter` would be accepted, without changing anything.

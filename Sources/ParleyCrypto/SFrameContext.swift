@@ -135,21 +135,23 @@ public enum SFrameContext {
         public let suite: SFrameCipherSuite
         /// Width of each KID's CTR replay window (a multiple of 64).
         public let replayWindowWidth: Int
+        /// The default replay window width: 1024 frames, about 34 s of 30 fps video.
+        public static let defaultReplayWindowWidth = 1_024
         private var keys: [UInt64: ReceiveKey] = [:]
         private var removedKeyIDs: Set<UInt64> = []
 
         private struct ReceiveKey: Sendable {
             var key: SFrameKey
-            var window: SFrameReplayWindow
+            var window: ReplayWindow
         }
 
         /// A receiver with no keys yet.
         ///
         /// - Parameter replayWindowWidth: how far below the highest CTR seen a frame may arrive and
         ///   still be accepted (once); rounded up to a multiple of 64.
-        public init(suite: SFrameCipherSuite = .default, replayWindowWidth: Int = SFrameReplayWindow.defaultWidth) {
+        public init(suite: SFrameCipherSuite = .default, replayWindowWidth: Int = Receiver.defaultReplayWindowWidth) {
             self.suite = suite
-            self.replayWindowWidth = SFrameReplayWindow(width: replayWindowWidth).width
+            self.replayWindowWidth = ReplayWindow(minimumWidth: replayWindowWidth).width
         }
 
         /// The KIDs that can be decrypted now, ascending.
@@ -174,7 +176,7 @@ public enum SFrameContext {
                 }
                 return
             }
-            keys[keyID] = ReceiveKey(key: key, window: SFrameReplayWindow(width: replayWindowWidth))
+            keys[keyID] = ReceiveKey(key: key, window: ReplayWindow(width: replayWindowWidth))
         }
 
         /// Forgets `keyID` (its grace period is over); frames under it then fail with `unknownKey`.
@@ -201,7 +203,7 @@ public enum SFrameContext {
             guard let index = keys.index(forKey: header.keyID) else {
                 throw .unknownKey(what: "SFrame", keyID: header.keyID)
             }
-            guard keys.values[index].window.allows(header.counter) else {
+            guard keys.values[index].window.check(header.counter) == .fresh else {
                 throw .replayed(what: "SFrame KID \(header.keyID)", counter: header.counter)
             }
             let key = keys.values[index].key
@@ -215,7 +217,7 @@ public enum SFrameContext {
                     try key.aead.open(body, nonce: nonce, aad: UnsafeRawBufferPointer(aadBuffer))
                 }
             }
-            keys.values[index].window.record(header.counter)
+            keys.values[index].window.commit(header.counter)
             return plaintext
         }
 

@@ -138,4 +138,68 @@ import Testing
             }
         }
     }
+
+    @Test func aMinimumWidthIsRoundedUpToWholeWords() {
+        #expect(ReplayWindow(minimumWidth: 1).width == 64)
+        #expect(ReplayWindow(minimumWidth: 64).width == 64)
+        #expect(ReplayWindow(minimumWidth: 100).width == 128)
+        #expect(ReplayWindow(minimumWidth: 1_024) == ReplayWindow(width: 1_024))
+    }
+
+    @Test func anSFrameReceiverDefaultsToA1024WideWindowRoundedUpToWholeWords() {
+        #expect(SFrameContext.Receiver.defaultReplayWindowWidth == 1_024)
+        #expect(SFrameContext.Receiver().replayWindowWidth == 1_024)
+        #expect(SFrameContext.Receiver(replayWindowWidth: 100).replayWindowWidth == 128)
+    }
+
+    @Test func theNarrowestWindowAcceptsEachCounterInsideItOnce() {
+        // 64 wide: a ring of two words. 200 − 63 is the oldest counter still inside; 200 − 64 is out.
+        var window = ReplayWindow(width: 64)
+        window.commit(200)
+        #expect(window.check(137) == .fresh)
+        #expect(window.check(136) == .tooOld)
+        for counter in stride(from: UInt64(199), through: 137, by: -2) {
+            #expect(window.check(counter) == .fresh)
+            window.commit(counter)
+        }
+        for counter in stride(from: UInt64(199), through: 137, by: -2) {
+            #expect(window.check(counter) == .duplicate)
+        }
+        for counter in stride(from: UInt64(198), through: 138, by: -2) {
+            #expect(window.check(counter) == .fresh)
+        }
+        #expect(window.check(UInt64.max) == .fresh)
+    }
+
+    @Test func committingEveryArrivalAgreesWithASetModelAtEveryWidth() {
+        var random = SplitMix64(seed: 0xA11_0CA7E)
+        for width in [64, 128, 1_024] {
+            var window = ReplayWindow(width: width)
+            var seen = Set<UInt64>()
+            var highest: UInt64?
+            var base = UInt64.random(in: 0...1_000_000, using: &random)
+            for _ in 0..<5_000 {
+                base += UInt64.random(in: 0...3, using: &random)
+                let jitter = UInt64.random(in: 0...UInt64(2 * width), using: &random)
+                let counter = base >= jitter ? base - jitter : base
+                let expected: ReplayWindow.Verdict
+                if let highest, counter <= highest, highest - counter >= UInt64(width) {
+                    expected = .tooOld
+                } else {
+                    expected = seen.contains(counter) ? .duplicate : .fresh
+                }
+                #expect(window.check(counter) == expected, "width \(width), counter \(counter)")
+                // Every arrival is committed: only a fresh one changes the window.
+                let before = window
+                window.commit(counter)
+                if expected == .fresh {
+                    #expect(window.check(counter) == .duplicate)
+                    seen.insert(counter)
+                    highest = max(highest ?? counter, counter)
+                } else {
+                    #expect(window == before)
+                }
+            }
+        }
+    }
 }
