@@ -122,7 +122,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ParleySRTPTests",
-            dependencies: ["ParleySRTP", "ParleyRTP", "ParleyWire"],
+            dependencies: ["ParleySRTP", "ParleyRTP", "ParleyWire", "CSRTP"],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSwift
         ),

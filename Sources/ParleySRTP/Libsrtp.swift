@@ -14,8 +14,14 @@ private let libsrtpInitStatus: UInt32 = UInt32(srtp_init().rawValue)
 /// The calls that set libsrtp up: process initialisation and session creation.
 enum Libsrtp {
     /// Initialises libsrtp once per process; later calls only report the first result.
+    ///
+    /// If other code in the process called `srtp_init()` first, libsrtp 2.5 answers a second call with
+    /// `bad_param` (its debug module is already registered) although the library is ready: that is
+    /// accepted. Were libsrtp really unusable, `srtp_create` would fail next with its own status.
     static func initialize() throws(SRTPError) {
-        guard libsrtpInitStatus == UInt32(srtp_err_status_ok.rawValue) else {
+        guard libsrtpInitStatus == UInt32(srtp_err_status_ok.rawValue)
+            || libsrtpInitStatus == UInt32(srtp_err_status_bad_param.rawValue)
+        else {
             throw .libsrtp(operation: "srtp_init", status: Int32(bitPattern: libsrtpInitStatus))
         }
     }

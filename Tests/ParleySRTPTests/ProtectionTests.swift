@@ -1,4 +1,5 @@
 import ParleyRTP
+import CSRTP
 import ParleySRTP
 import ParleyWire
 import Testing
@@ -251,5 +252,18 @@ import Testing
         let srtcp = try sender.protectRTCP(compound)
         #expect(srtcp == (try twin.protectRTCP(compound.serialize())))
         #expect(try RTCPCompoundPacket(parsing: receiver.unprotectRTCP(srtcp)) == compound)
+    }
+}
+
+@Suite struct LibsrtpInitialisationTests {
+    @Test func contextsWorkWhenOtherCodeInitialisedLibsrtpFirst() throws {
+        // Another library in the process may call srtp_init() before Parley does (or again after).
+        _ = srtp_init()
+        let key = [UInt8](repeating: 1, count: 16)
+        let salt = [UInt8](repeating: 2, count: 12)
+        let sender = try SRTPContext(direction: .outbound, masterKey: key, masterSalt: salt)
+        let receiver = try SRTPContext(direction: .inbound, masterKey: key, masterSalt: salt)
+        let packet: [UInt8] = [0x80, 0x60, 0x00, 0x01, 0, 0, 0, 1, 0, 0, 0, 9, 0xAB]
+        #expect(try receiver.unprotect(srtp: sender.protect(rtp: packet)) == packet)
     }
 }
