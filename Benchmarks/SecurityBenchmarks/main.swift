@@ -184,14 +184,14 @@ func parleySRTPInPlace(_ suite: SRTPSuite) throws -> Case {
 let sframeBaseKey = [UInt8](0x60..<0x70)
 
 func sframePair(_ suite: SFrameCipherSuite) throws -> (SFrameContext.Sender, SFrameContext.Receiver) {
-    var receiver = SFrameContext.Receiver(suite: suite)
+    let receiver = SFrameContext.Receiver(suite: suite)
     try receiver.addKey(keyID: 3, baseKey: sframeBaseKey)
     return (try SFrameContext.Sender(suite: suite, keyID: 3, baseKey: sframeBaseKey), receiver)
 }
 
 /// `protect(_:metadata:)` → new array, `unprotect(_:metadata:)` → new array.
 func sframeCopying(_ suite: SFrameCipherSuite) throws -> Case {
-    var (sender, receiver) = try sframePair(suite)
+    let (sender, receiver) = try sframePair(suite)
     return Case("SFrame \(suite), 1200 B", note: "protect + unprotect") {
         let plain = try receiver.unprotect(try sender.protect(frame1200))
         precondition(plain.count == 1_200)
@@ -200,7 +200,7 @@ func sframeCopying(_ suite: SFrameCipherSuite) throws -> Case {
 
 /// `protect(_:metadata:appendingTo:)` into a reused array, then `unprotect`.
 func sframeReusing(_ suite: SFrameCipherSuite) throws -> Case {
-    var (sender, receiver) = try sframePair(suite)
+    let (sender, receiver) = try sframePair(suite)
     var output: [UInt8] = []
     output.reserveCapacity(frame1200.count + 64)
     return Case("SFrame \(suite), 1200 B, reused output", note: "protect(appendingTo:) + unprotect") {
@@ -217,7 +217,7 @@ func sframeReusing(_ suite: SFrameCipherSuite) throws -> Case {
 /// receive SRTP-unprotect, parse the RTP packet and SFrame-unprotect its payload.
 func combinedCopying() throws -> Case {
     let (srtpSender, srtpReceiver) = try contexts(.aeadAES128GCM)
-    var (sframeSender, sframeReceiver) = try sframePair(.default)
+    let (sframeSender, sframeReceiver) = try sframePair(.default)
     var rtpHeader = header
     return Case("SFrame GCM + SRTP GCM, copying", note: "protect(RTPPacket), RTP parse on receive") {
         let sframe = try sframeSender.protect(payload)
@@ -233,7 +233,7 @@ func combinedCopying() throws -> Case {
 /// appended after it, SRTP in place both ways, SFrame unprotect of the payload slice.
 func combinedInPlace() throws -> Case {
     let (srtpSender, srtpReceiver) = try contexts(.aeadAES128GCM)
-    var (sframeSender, sframeReceiver) = try sframePair(.default)
+    let (sframeSender, sframeReceiver) = try sframePair(.default)
     let headerBytes = Array(plainPacket[..<RTPHeader.fixedSize])
     var packet: [UInt8] = []
     packet.reserveCapacity(plainPacket.count + 64 + trailerRoom)

@@ -9,7 +9,12 @@ internal import ParleyWire
 /// A forged or damaged response throws and leaves the initiator as it was, so the genuine response
 /// can still complete it. To retransmit, make a new initiator (a fresh ephemeral key and a later
 /// timestamp): the responder refuses the same initiation twice.
-public struct HandshakeInitiator: Sendable {
+///
+/// A class, not a value: one owner; never copied, so the handshake completes at most once — a stale
+/// copy cannot take a second response with the same ephemeral key and derive a second session (which
+/// could reuse a (key, nonce) pair). Not `Sendable`: keep it in one isolation domain (e.g. the
+/// engine's actor).
+public final class HandshakeInitiator {
     /// The call being set up.
     public let callID: CallID
     /// The index this side picked.
@@ -37,7 +42,7 @@ public struct HandshakeInitiator: Sendable {
     ///   - offer: the call parameters, opaque here (at most `HandshakeInitiation.maximumOfferSize` bytes).
     ///   - timestamp: this engine's wall clock now.
     /// - Throws: `.malformed` if the offer is too large.
-    public init(
+    public convenience init(
         identity: IdentityKeyPair, responder: IdentityPublicKey, callID: CallID, initiatorIndex: UInt32,
         offer: [UInt8], timestamp: HandshakeTimestamp
     ) throws(CryptoError) {
@@ -80,7 +85,7 @@ public struct HandshakeInitiator: Sendable {
     ///
     /// - Returns: the answer (opaque here) and the session.
     /// - Throws: as `receive(_:)`; `.malformed` if the bytes are not a response datagram.
-    public mutating func receive(datagram: ArraySlice<UInt8>) throws(CryptoError) -> (answer: [UInt8], handshake: CompletedHandshake) {
+    public func receive(datagram: ArraySlice<UInt8>) throws(CryptoError) -> (answer: [UInt8], handshake: CompletedHandshake) {
         let response: HandshakeResponse
         do {
             response = try HandshakeResponse(parsing: datagram)
@@ -100,7 +105,7 @@ public struct HandshakeInitiator: Sendable {
     ///     inside the encrypted payload;
     ///   - `.malformed` if it is too short, `.invalidKey` for a low-order ephemeral key;
     ///   - `.invalidState` once the handshake is complete.
-    public mutating func receive(_ response: HandshakeResponse) throws(CryptoError) -> (answer: [UInt8], handshake: CompletedHandshake) {
+    public func receive(_ response: HandshakeResponse) throws(CryptoError) -> (answer: [UInt8], handshake: CompletedHandshake) {
         guard !isComplete, var next = noise else {
             throw .invalidState(what: "handshake initiator", reason: "already completed by a response")
         }

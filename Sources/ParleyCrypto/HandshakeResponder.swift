@@ -9,7 +9,12 @@ internal import ParleyWire
 /// datagram (0x05) and the session, or `reject`s, which sends nothing.
 ///
 /// Sans-IO: `now` is the engine's wall clock, passed in.
-public struct HandshakeResponder: Sendable {
+///
+/// A class, not a value: one owner; never copied, so a stale copy of the replay record can never
+/// admit an initiation twice (and so never answer it twice, deriving the same session keys and
+/// reusing a (key, nonce) pair). Not `Sendable`: keep it in one isolation domain (e.g. the engine's
+/// actor).
+public final class HandshakeResponder {
     private let identity: IdentityKeyPair
     private let staticKeyPair: NoiseKeyPair
     /// The replay record (handshake.md §5).
@@ -28,7 +33,7 @@ public struct HandshakeResponder: Sendable {
     /// Takes an initiation datagram's bytes (see `receive(_:now:)`).
     ///
     /// - Throws: `.malformed` if the bytes are not an initiation datagram, else as `receive(_:now:)`.
-    public mutating func receive(datagram: ArraySlice<UInt8>, now: HandshakeTimestamp) throws(CryptoError) -> PendingAnswer {
+    public func receive(datagram: ArraySlice<UInt8>, now: HandshakeTimestamp) throws(CryptoError) -> PendingAnswer {
         let initiation: HandshakeInitiation
         do {
             initiation = try HandshakeInitiation(parsing: datagram)
@@ -50,7 +55,7 @@ public struct HandshakeResponder: Sendable {
     ///     one (or older than the clock-skew window); `.rejected(reason:)` if it is too far ahead;
     ///   - `.invalidKey` for a low-order or non-canonical key; `.malformed` for a payload without a
     ///     timestamp.
-    public mutating func receive(_ initiation: HandshakeInitiation, now: HandshakeTimestamp) throws(CryptoError) -> PendingAnswer {
+    public func receive(_ initiation: HandshakeInitiation, now: HandshakeTimestamp) throws(CryptoError) -> PendingAnswer {
         var noise = try NoiseHandshakeState(
             protocol: .parley, role: .responder, prologue: initiation.prologue,
             localStatic: staticKeyPair)
@@ -75,7 +80,11 @@ public struct HandshakeResponder: Sendable {
     /// A refusal sends nothing: silence tells a prober nothing about whether this key exists.
     /// If the initiator retransmits (a new initiation, later timestamp) while the decision is pending,
     /// the owner should let the newer pending answer replace this one.
-    public struct PendingAnswer: Sendable {
+    ///
+    /// A class, not a value: one owner; never copied, so the decision is single-use — once accepted
+    /// or rejected, every reference refuses `accept`, and the same Noise state can never answer twice
+    /// (which would reuse a (key, nonce) pair). Not `Sendable`: keep it in one isolation domain.
+    public final class PendingAnswer {
         /// The caller's authenticated static (identity) key.
         public let initiatorStaticKey: IdentityPublicKey
         /// The caller's offer (opaque here).
@@ -111,7 +120,7 @@ public struct HandshakeResponder: Sendable {
         ///     `HandshakeResponse.maximumAnswerSize` bytes).
         ///   - responderIndex: a random index, unique among this engine's live sessions.
         /// - Throws: `.invalidState` if already decided, `.malformed` if the answer is too large.
-        public mutating func accept(
+        public func accept(
             answer: [UInt8], responderIndex: UInt32
         ) throws(CryptoError) -> (response: [UInt8], handshake: CompletedHandshake) {
             try accept(answer: answer, responderIndex: responderIndex, ephemeral: nil)
@@ -120,7 +129,7 @@ public struct HandshakeResponder: Sendable {
         /// As `accept(answer:responderIndex:)` with a fixed ephemeral key — **for known-answer tests
         /// only**. Never reuse an ephemeral key.
         @_spi(Testing)
-        public mutating func accept(
+        public func accept(
             answer: [UInt8], responderIndex: UInt32, ephemeral: NoiseKeyPair?
         ) throws(CryptoError) -> (response: [UInt8], handshake: CompletedHandshake) {
             guard !isDecided, var next = noise else {
@@ -148,7 +157,7 @@ public struct HandshakeResponder: Sendable {
         }
 
         /// Refuses the call: nothing is sent, and `accept` will no longer work.
-        public mutating func reject() {
+        public func reject() {
             noise = nil
             isDecided = true
         }

@@ -14,7 +14,12 @@ public import ParleyWire
 ///
 /// A datagram that fails any check (malformed, replayed, unknown epoch, failed authentication) throws,
 /// is counted in `statistics`, and changes nothing else: no window slides, no key advances.
-public struct PairwiseChannel: Sendable {
+///
+/// A class, not a value: one owner; never copied, so a (key, nonce) pair is never reused — every
+/// reference shares the one send counter and the one replay window, and a stale copy cannot seal
+/// under a counter already spent or accept a datagram already taken. Not `Sendable`: keep it in one
+/// isolation domain (e.g. the session's actor).
+public final class PairwiseChannel {
     /// Tunables. The protocol's constants (`datagramsPerEpoch`, `initialCounter`) must be the same on
     /// both peers; they are settable only so tests can cross epochs and reach the counter's end.
     public struct Configuration: Equatable, Sendable {
@@ -154,7 +159,7 @@ public struct PairwiseChannel: Sendable {
     ///   message ids ran out; `.invalidState` if too many messages are unacknowledged or the message does
     ///   not fit one datagram. Nothing is sent then.
     @discardableResult
-    public mutating func send(_ message: SessionMessage, now: MonotonicInstant) throws(CryptoError) -> SessionMessageID {
+    public func send(_ message: SessionMessage, now: MonotonicInstant) throws(CryptoError) -> SessionMessageID {
         try send([message], now: now)[0]
     }
 
@@ -162,7 +167,7 @@ public struct PairwiseChannel: Sendable {
     /// none. A media state replaces any earlier unacknowledged one, which is no longer retransmitted
     /// (and gets no event).
     @discardableResult
-    public mutating func send(_ messages: [SessionMessage], now: MonotonicInstant) throws(CryptoError) -> [SessionMessageID] {
+    public func send(_ messages: [SessionMessage], now: MonotonicInstant) throws(CryptoError) -> [SessionMessageID] {
         noteFirstInput(now)
         guard !isSendExhausted else { throw .keyExhausted(what: "pairwise channel send counter") }
         guard UInt64(messages.count) <= UInt64(UInt32.max) + 1 - nextMessageID else {
@@ -207,7 +212,7 @@ public struct PairwiseChannel: Sendable {
     ///   far ahead), or `.authenticationFailed`; the datagram is dropped, counted, and changes nothing
     ///   else. An authenticated datagram whose plaintext is malformed is consumed (its counter is seen)
     ///   and delivers nothing.
-    public mutating func receive(datagram: ArraySlice<UInt8>, now: MonotonicInstant) throws(CryptoError) -> [SessionMessage] {
+    public func receive(datagram: ArraySlice<UInt8>, now: MonotonicInstant) throws(CryptoError) -> [SessionMessage] {
         noteFirstInput(now)
         let records: [SessionMessageRecord]
         do {
@@ -257,14 +262,14 @@ public struct PairwiseChannel: Sendable {
     }
 
     /// Handles a datagram from the peer.
-    public mutating func receive(datagram: [UInt8], now: MonotonicInstant) throws(CryptoError) -> [SessionMessage] {
+    public func receive(datagram: [UInt8], now: MonotonicInstant) throws(CryptoError) -> [SessionMessage] {
         try receive(datagram: datagram[...], now: now)
     }
 
     /// Handles the passing of time: retransmits reliable messages whose timeout expired (or gives up on
     /// them after `maximumTransmissions`), and sends a keep-alive if nothing was sent for
     /// `keepAliveInterval`.
-    public mutating func handleTimeout(now: MonotonicInstant) {
+    public func handleTimeout(now: MonotonicInstant) {
         noteFirstInput(now)
         var index = 0
         while index < unacknowledged.count {
@@ -296,19 +301,19 @@ public struct PairwiseChannel: Sendable {
     // MARK: Outputs
 
     /// The next thing for the owner: a datagram to send, an event, or when to call `handleTimeout(now:)`.
-    public mutating func pollOutput() -> PairwiseChannelOutput {
+    public func pollOutput() -> PairwiseChannelOutput {
         if let datagram = pollDatagram() { return .transmit(datagram) }
         if let event = pollEvent() { return .event(event) }
         return .wait(until: nextDeadline)
     }
 
     /// The next datagram to send, if any.
-    public mutating func pollDatagram() -> [UInt8]? {
+    public func pollDatagram() -> [UInt8]? {
         datagrams.isEmpty ? nil : datagrams.removeFirst()
     }
 
     /// The next event, if any.
-    public mutating func pollEvent() -> PairwiseChannelEvent? {
+    public func pollEvent() -> PairwiseChannelEvent? {
         events.isEmpty ? nil : events.removeFirst()
     }
 
@@ -346,16 +351,16 @@ public struct PairwiseChannel: Sendable {
         return min(timeout, configuration.maximumRetransmissionTimeout)
     }
 
-    private mutating func noteFirstInput(_ now: MonotonicInstant) {
+    private func noteFirstInput(_ now: MonotonicInstant) {
         if idleSince == nil { idleSince = now }
     }
 
-    private mutating func acknowledge(_ id: SessionMessageID) {
+    private func acknowledge(_ id: SessionMessageID) {
         if !queuedAcknowledgements.contains(id) { queuedAcknowledgements.append(id) }
     }
 
     /// Whether reliable message `id` arrives for the first time (then it is remembered).
-    private mutating func isFirstArrival(of id: SessionMessageID) -> Bool {
+    private func isFirstArrival(of id: SessionMessageID) -> Bool {
         guard messageWindow.check(UInt64(id.rawValue)) == .fresh else {
             statistics.duplicateMessages += 1
             return false
@@ -365,7 +370,7 @@ public struct PairwiseChannel: Sendable {
     }
 
     /// Checks and decrypts a datagram; on success (only) slides the window and advances the receive key.
-    private mutating func open(_ datagram: ArraySlice<UInt8>, now: MonotonicInstant) throws(CryptoError) -> [SessionMessageRecord] {
+    private func open(_ datagram: ArraySlice<UInt8>, now: MonotonicInstant) throws(CryptoError) -> [SessionMessageRecord] {
         var reader = ByteReader(datagram)
         let header: PairwiseChannelHeader
         do {
@@ -423,7 +428,7 @@ public struct PairwiseChannel: Sendable {
     }
 
     /// Packs the queued acknowledgements and records into as few datagrams as they fit, and seals them.
-    private mutating func transmitQueued(now: MonotonicInstant) {
+    private func transmitQueued(now: MonotonicInstant) {
         var records: [SessionMessageRecord] = []
         let idsPerAcknowledgement = min((maximumPlaintextSize - SessionMessageRecord.headerSize) / 4, SessionMessageRecord.maximumValueSize / 4)
         var ids = queuedAcknowledgements[...]
@@ -449,7 +454,7 @@ public struct PairwiseChannel: Sendable {
     }
 
     /// Seals one datagram of `records` (`size` bytes) with the next counter; drops them if none is left.
-    private mutating func seal(_ records: [SessionMessageRecord], size: Int, now: MonotonicInstant) {
+    private func seal(_ records: [SessionMessageRecord], size: Int, now: MonotonicInstant) {
         guard !isSendExhausted else { return }
         let counter = nextSendCounter
         let epoch = counter / configuration.datagramsPerEpoch

@@ -8,7 +8,8 @@ import ParleyWire
 ///
 /// An SFrame ciphertext is `header ‖ ciphertext ‖ tag`; the AAD is the header exactly as sent (and, on
 /// receive, exactly as received) followed by the caller's metadata, e.g. the frame facts carried in
-/// RTP so a forwarder can see them. Both sides are value types owned by one actor: no locks. Base keys
+/// RTP so a forwarder can see them. Both sides are final classes with one owner (e.g. an actor), never
+/// copied, so a (key, nonce) pair is never reused; they are not `Sendable` and take no locks. Base keys
 /// are expanded once, when added (AES keys and the keyed HMAC kept); per frame there is no HKDF, the
 /// nonce and AAD are built on the stack, and the allocations are the output plus what swift-crypto's
 /// AEAD calls make inside (and one staging copy for its GCM open).
@@ -18,7 +19,11 @@ public enum SFrameContext {
     /// Never repeats a (KID, CTR): the counter only moves forward, a KID once used is refused on
     /// rotation, and when the counter passes `maximumCounter` protection throws
     /// `CryptoError.keyExhausted` (rotate to a new KID) instead of wrapping.
-    public struct Sender: Sendable {
+    ///
+    /// A class, not a value: one owner; never copied, so a (key, nonce) pair is never reused. Every
+    /// reference to a sender shares its one counter, so no stale copy can hand out a CTR again. Not
+    /// `Sendable`: keep it in one isolation domain (e.g. an actor).
+    public final class Sender {
         /// The suite frames are protected with.
         public let suite: SFrameCipherSuite
         /// The highest CTR any one KID may use; the caller may set it lower to force earlier rotation.
@@ -31,7 +36,7 @@ public enum SFrameContext {
         /// A sender protecting with `baseKey` under `keyID`, starting at CTR 0.
         ///
         /// - Throws: `CryptoError.invalidKey` if `baseKey` is shorter than 16 bytes.
-        public init(
+        public convenience init(
             suite: SFrameCipherSuite = .default, keyID: UInt64, baseKey: [UInt8], maximumCounter: UInt64 = .max
         ) throws(CryptoError) {
             try self.init(
@@ -60,7 +65,7 @@ public enum SFrameContext {
         ///
         /// - Throws: `CryptoError.invalidKey` if this sender used `keyID` before (that would repeat
         ///   (KID, CTR) pairs) or `baseKey` is shorter than 16 bytes; the sender is unchanged then.
-        public mutating func rotate(toKeyID keyID: UInt64, baseKey: [UInt8]) throws(CryptoError) {
+        public func rotate(toKeyID keyID: UInt64, baseKey: [UInt8]) throws(CryptoError) {
             guard !usedKeyIDs.contains(keyID) else {
                 throw .invalidKey(
                     what: "SFrame KID \(keyID)", reason: "already used by this sender; (KID, CTR) must never repeat")
@@ -73,7 +78,7 @@ public enum SFrameContext {
         /// Protects `frame`: returns `header ‖ ciphertext ‖ tag`, with `metadata` authenticated (not sent).
         ///
         /// - Throws: `CryptoError.keyExhausted` once the current KID has no counter left.
-        public mutating func protect(
+        public func protect(
             _ frame: ArraySlice<UInt8>, metadata: ArraySlice<UInt8> = []
         ) throws(CryptoError) -> [UInt8] {
             var output: [UInt8] = []
@@ -82,7 +87,7 @@ public enum SFrameContext {
         }
 
         /// Protects `frame`: returns `header ‖ ciphertext ‖ tag`, with `metadata` authenticated (not sent).
-        public mutating func protect(_ frame: [UInt8], metadata: [UInt8] = []) throws(CryptoError) -> [UInt8] {
+        public func protect(_ frame: [UInt8], metadata: [UInt8] = []) throws(CryptoError) -> [UInt8] {
             try protect(frame[...], metadata: metadata[...])
         }
 
@@ -91,7 +96,7 @@ public enum SFrameContext {
         ///
         /// - Throws: `CryptoError.keyExhausted` once the current KID has no counter left; `output` is
         ///   unchanged then.
-        public mutating func protect(
+        public func protect(
             _ frame: ArraySlice<UInt8>, metadata: ArraySlice<UInt8>, appendingTo output: inout [UInt8]
         ) throws(CryptoError) {
             guard let counter = nextCounter, counter <= maximumCounter else {
@@ -130,7 +135,11 @@ public enum SFrameContext {
     /// Keys are added as the sender announces them and removed after their grace period. A KID is
     /// never reused by a sender, so a removed KID cannot be added again (frames recorded under it stay
     /// unreplayable). Separate senders may use the same KIDs: give each its own `Receiver`.
-    public struct Receiver: Sendable {
+    ///
+    /// A class, not a value: one owner; never copied, so a stale copy can never accept a CTR the
+    /// receiver already took (every reference shares the one replay window per KID). Not `Sendable`:
+    /// keep it in one isolation domain (e.g. an actor).
+    public final class Receiver {
         /// The suite frames are protected with.
         public let suite: SFrameCipherSuite
         /// Width of each KID's CTR replay window (a multiple of 64).
@@ -165,7 +174,7 @@ public enum SFrameContext {
         ///
         /// - Throws: `CryptoError.invalidKey` if `keyID` already has a different key, was removed
         ///   before, or `baseKey` is shorter than 16 bytes.
-        public mutating func addKey(keyID: UInt64, baseKey: [UInt8]) throws(CryptoError) {
+        public func addKey(keyID: UInt64, baseKey: [UInt8]) throws(CryptoError) {
             guard !removedKeyIDs.contains(keyID) else {
                 throw .invalidKey(what: "SFrame KID \(keyID)", reason: "was removed; a KID is never reused")
             }
@@ -182,7 +191,7 @@ public enum SFrameContext {
         /// Forgets `keyID` (its grace period is over); frames under it then fail with `unknownKey`.
         /// Returns whether it was present.
         @discardableResult
-        public mutating func removeKey(keyID: UInt64) -> Bool {
+        public func removeKey(keyID: UInt64) -> Bool {
             removedKeyIDs.insert(keyID)
             return keys.removeValue(forKey: keyID) != nil
         }
@@ -193,7 +202,7 @@ public enum SFrameContext {
         /// - Throws: `CryptoError.malformed` (bad header, shorter than a tag), `.unknownKey` (no key
         ///   for its KID), `.replayed` (CTR seen before or older than the window),
         ///   `.authenticationFailed` (tampered, wrong key, wrong metadata).
-        public mutating func unprotect(
+        public func unprotect(
             _ sframe: ArraySlice<UInt8>, metadata: ArraySlice<UInt8> = []
         ) throws(CryptoError) -> [UInt8] {
             var reader = ByteReader(sframe)
@@ -222,7 +231,7 @@ public enum SFrameContext {
         }
 
         /// Authenticates and decrypts one SFrame ciphertext, with `metadata` as extra AAD.
-        public mutating func unprotect(_ sframe: [UInt8], metadata: [UInt8] = []) throws(CryptoError) -> [UInt8] {
+        public func unprotect(_ sframe: [UInt8], metadata: [UInt8] = []) throws(CryptoError) -> [UInt8] {
             try unprotect(sframe[...], metadata: metadata[...])
         }
     }

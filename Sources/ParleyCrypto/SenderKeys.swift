@@ -101,10 +101,30 @@ public struct SenderKeyAnnouncement: Equatable, Sendable {
                 throw WireError.lengthMismatch(
                     field: "sender key announcement", declared: bytes.count - reader.remaining, actual: bytes.count)
             }
+            try validateForVersion1()
         } catch let error as WireError {
             throw .malformed(error)
         } catch {
             throw .malformed(.invalidValue(field: "sender key announcement", reason: "\(error)"))
+        }
+    }
+
+    /// What version 1 allows (Protocols/peer/v1.md §2): SFrame suite 4, a 32-byte base key, a supported
+    /// SRTP profile with exactly its key and salt lengths.
+    private func validateForVersion1() throws(WireError) {
+        guard sframeCipherSuite == SuiteIdentifier.sframeAES128GCM else {
+            throw .invalidValue(field: "SFrame cipher suite", reason: "version 1 uses suite 4, got \(sframeCipherSuite)")
+        }
+        guard sframeBaseKey.count == 32 else {
+            throw .invalidValue(field: "base key length", reason: "must be 32, got \(sframeBaseKey.count)")
+        }
+        guard let (keyLength, saltLength) = SuiteIdentifier.srtpKeyAndSaltLength(ofProfile: srtpProtectionProfile) else {
+            throw .invalidValue(field: "SRTP protection profile", reason: "unsupported profile \(srtpProtectionProfile)")
+        }
+        guard srtpMasterKey.count == keyLength, srtpMasterSalt.count == saltLength else {
+            throw .invalidValue(
+                field: "SRTP key length",
+                reason: "profile \(srtpProtectionProfile) needs a \(keyLength)-byte key and \(saltLength)-byte salt")
         }
     }
 
@@ -133,6 +153,27 @@ public struct SenderKeyAnnouncement: Equatable, Sendable {
         writer.writeBytes(srtpMasterKey)
         writer.writeBytes(srtpMasterSalt)
         return writer.bytes
+    }
+}
+
+extension SenderKeyAnnouncement: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// The announcement without its keys, so logs never hold key material.
+    public var description: String {
+        "SenderKeyAnnouncement(\(mediaKind) \(ssrc), KID \(keyID), SFrame suite \(sframeCipherSuite), "
+            + "SRTP profile \(srtpProtectionProfile), keys redacted)"
+    }
+
+    /// The same as `description`: keys are never printed.
+    public var debugDescription: String { description }
+
+    /// A mirror without the keys, so `dump` and interpolation of containing values stay key-free.
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: [
+                "mediaKind": mediaKind, "ssrc": ssrc, "keyID": keyID, "sframeCipherSuite": sframeCipherSuite,
+                "srtpProtectionProfile": srtpProtectionProfile,
+            ], displayStyle: .struct)
     }
 }
 
@@ -173,15 +214,18 @@ public struct SenderKeySchedule: Sendable {
         public var sframeCipherSuite: UInt16
         /// IANA SRTP protection profile for new streams.
         public var srtpProtectionProfile: UInt16
+        /// A key whose next SFrame CTR reaches this is rotated, long before CTRs could run out.
+        public var rotationCounterThreshold: UInt64
 
-        /// Rotation every 10 minutes, AES-128-GCM for both layers.
+        /// Rotation every 10 minutes or at CTR 2^48, AES-128-GCM for both layers.
         public init(
             rotationInterval: Duration = .seconds(600), sframeCipherSuite: UInt16 = SuiteIdentifier.sframeAES128GCM,
-            srtpProtectionProfile: UInt16 = SuiteIdentifier.srtpAEADAES128GCM
+            srtpProtectionProfile: UInt16 = SuiteIdentifier.srtpAEADAES128GCM, rotationCounterThreshold: UInt64 = 1 << 48
         ) {
             self.rotationInterval = rotationInterval
             self.sframeCipherSuite = sframeCipherSuite
             self.srtpProtectionProfile = srtpProtectionProfile
+            self.rotationCounterThreshold = rotationCounterThreshold
         }
     }
 
@@ -255,10 +299,25 @@ public struct SenderKeySchedule: Sendable {
         return pending
     }
 
-    /// Streams whose key is due for rotation at `now` (and has no rotation pending).
-    public func streamsDueForRotation(now: MonotonicInstant) -> [SSRC] {
-        streams.filter { $0.value.pending == nil && now - $0.value.activatedAt >= configuration.rotationInterval }
-            .keys.sorted()
+    /// The announcement of `ssrc` still waiting for its acknowledgement, to send again.
+    public func pendingAnnouncement(of ssrc: SSRC) -> SenderKeyAnnouncement? {
+        streams[ssrc]?.pending
+    }
+
+    /// Gives up a pending rotation of `ssrc` (the channel reported its delivery failed), so the next
+    /// rotation announces a fresh key instead of waiting forever. The abandoned KID is never used.
+    public mutating func abandonPending(ssrc: SSRC) {
+        streams[ssrc]?.pending = nil
+    }
+
+    /// Streams whose key is due for rotation at `now` (and has no rotation pending): by age, or because
+    /// the next SFrame CTR of their key (`counters[ssrc]`) reached `rotationCounterThreshold`.
+    public func streamsDueForRotation(now: MonotonicInstant, counters: [SSRC: UInt64] = [:]) -> [SSRC] {
+        streams.filter { ssrc, stream in
+            guard stream.pending == nil else { return false }
+            return now - stream.activatedAt >= configuration.rotationInterval
+                || (counters[ssrc] ?? 0) >= configuration.rotationCounterThreshold
+        }.keys.sorted()
     }
 
     /// When the next rotation falls due, if any stream exists.
@@ -297,6 +356,8 @@ public struct ReceiverKeyRing: Sendable {
     }
 
     private var entries: [SSRC: [Entry]] = [:]
+    /// Every KID this peer announced, with its stream: a KID belongs to one stream for the whole call.
+    private var streamOfKeyID: [UInt64: SSRC] = [:]
 
     /// A ring keeping replaced keys for `gracePeriod` (default 5 s), at most `maximumKeysPerStream` per stream.
     public init(gracePeriod: Duration = .seconds(5), maximumKeysPerStream: Int = 4) {
@@ -308,15 +369,24 @@ public struct ReceiverKeyRing: Sendable {
     /// Installs an announced key; keys the stream had before enter their grace period. Announcing a KID
     /// again (a retransmission) changes nothing.
     ///
-    /// - Throws: `CryptoError.rejected` if the stream changes media kind or SRTP key mid-stream, or the KID
-    ///   is older than the newest one (KIDs only grow).
-    public mutating func install(_ announcement: SenderKeyAnnouncement, now: MonotonicInstant) throws(CryptoError) {
+    /// - Returns: KIDs dropped because the stream now holds more than `maximumKeysPerStream` keys: the
+    ///   caller removes them from its SFrame receiver, as for `expire(now:)`.
+    /// - Throws: `CryptoError.rejected` if the KID was used on another stream or re-announced with other
+    ///   keys, the stream changes media kind or SRTP key, or the KID is older than the stream's newest.
+    @discardableResult
+    public mutating func install(_ announcement: SenderKeyAnnouncement, now: MonotonicInstant) throws(CryptoError) -> [UInt64] {
+        if let owner = streamOfKeyID[announcement.keyID], owner != announcement.ssrc {
+            throw .rejected(reason: "KID \(announcement.keyID) already belongs to stream \(owner)")
+        }
         var list = entries[announcement.ssrc] ?? []
         if let existing = list.first(where: { $0.announcement.keyID == announcement.keyID }) {
             guard existing.announcement == announcement else {
                 throw .rejected(reason: "KID \(announcement.keyID) re-announced with different keys")
             }
-            return
+            return []
+        }
+        if streamOfKeyID[announcement.keyID] != nil {
+            throw .rejected(reason: "KID \(announcement.keyID) was already used and forgotten")
         }
         if let newest = list.last?.announcement {
             guard announcement.keyID > newest.keyID else {
@@ -333,18 +403,26 @@ public struct ReceiverKeyRing: Sendable {
             list[index].replacedAt = now
         }
         list.append(Entry(announcement: announcement, replacedAt: nil))
+        streamOfKeyID[announcement.keyID] = announcement.ssrc
+        var evicted: [UInt64] = []
         if list.count > maximumKeysPerStream {
+            evicted = list.prefix(list.count - maximumKeysPerStream).map(\.announcement.keyID)
             list.removeFirst(list.count - maximumKeysPerStream)
         }
         entries[announcement.ssrc] = list
+        return evicted
     }
 
-    /// The key announced for `keyID` (on any stream of this peer), if it is still usable.
+    /// The key announced for `keyID` on stream `ssrc`, if it is still usable. A frame whose KID belongs
+    /// to another stream gets `nil`: frames cannot be moved between streams.
+    public func key(forKeyID keyID: UInt64, ssrc: SSRC) -> SenderKeyAnnouncement? {
+        entries[ssrc]?.first { $0.announcement.keyID == keyID }?.announcement
+    }
+
+    /// The key announced for `keyID` on any stream of this peer, if it is still usable.
     public func key(forKeyID keyID: UInt64) -> SenderKeyAnnouncement? {
-        for list in entries.values {
-            if let entry = list.first(where: { $0.announcement.keyID == keyID }) { return entry.announcement }
-        }
-        return nil
+        guard let ssrc = streamOfKeyID[keyID] else { return nil }
+        return key(forKeyID: keyID, ssrc: ssrc)
     }
 
     /// The newest key of `ssrc`.

@@ -85,3 +85,20 @@ public struct SessionMessageID: RawRepresentable, Hashable, Comparable, Sendable
 
     public var description: String { "#\(rawValue)" }
 }
+
+extension SessionMessage: CustomStringConvertible, CustomReflectable {
+    /// The message without key material: an announcement shows only its size.
+    public var description: String {
+        switch self {
+        case .senderKeyAnnouncement(let body): "senderKeyAnnouncement(\(body.count) bytes, redacted)"
+        case .senderKeyAcknowledgement(let ssrc, let keyID): "senderKeyAcknowledgement(\(ssrc), KID \(keyID))"
+        case .hangUp(let reason): "hangUp(\(reason))"
+        case .mediaState(let state): "mediaState(\(state))"
+        }
+    }
+
+    /// A mirror without key material, so `dump` and interpolation of events stay key-free.
+    public var customMirror: Mirror {
+        Mirror(self, children: ["message": description], displayStyle: .enum)
+    }
+}

@@ -47,13 +47,13 @@ import Testing
         let initiatorEphemeral = try NoiseKeyPair(privateKey: (0x40...0x5F).map { UInt8($0) })
         let responderEphemeral = try NoiseKeyPair(privateKey: (0x60...0x7F).map { UInt8($0) })
         let callID = try #require(CallID(bytes: (0x80...0x8F).map { UInt8($0) }))
-        var initiator = try HandshakeInitiator(
+        let initiator = try HandshakeInitiator(
             identity: initiatorIdentity, responder: responderIdentity.publicKey, callID: callID,
             initiatorIndex: 0x1122_3344, offer: Array("example offer".utf8), timestamp: timestamp,
             ephemeral: initiatorEphemeral)
-        var responder = HandshakeResponder(identity: responderIdentity)
+        let responder = HandshakeResponder(identity: responderIdentity)
         let now = HandshakeTimestamp(rawValue: timestamp.rawValue + 1_500_000_000)
-        var pending = try responder.receive(datagram: initiator.initiation[...], now: now)
+        let pending = try responder.receive(datagram: initiator.initiation[...], now: now)
         let (response, responderSide) = try pending.accept(
             answer: Array("example answer".utf8), responderIndex: 0x5566_7788, ephemeral: responderEphemeral)
         let (answer, initiatorSide) = try initiator.receive(datagram: response[...])

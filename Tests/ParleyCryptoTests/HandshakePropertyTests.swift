@@ -35,19 +35,20 @@ private func randomBytes(firstByte: UInt8?, using random: inout SplitMix64) -> [
     @Test func noRandomOrMutatedInitiationTrapsOrIsAccepted() throws {
         var random = SplitMix64(seed: 0x4A4D_5348)
         let initiation = try HandshakeFixture.aliceCallsBob().initiation
-        let responder = HandshakeResponder(identity: HandshakeFixture.bob)
         var accepted = 0
         for round in 0..<3_000 {
             let bytes = round % 3 == 0
                 ? randomBytes(firstByte: round % 2 == 0 ? HandshakeInitiation.type : nil, using: &random)
                 : mutated(initiation, using: &random)
-            var copy = responder
+            // A responder is a class (one owner, never copied): each round gets a fresh one, so an
+            // initiation accepted in one round does not make the genuine one a replay in the next.
+            let fresh = HandshakeResponder(identity: HandshakeFixture.bob)
             do {
-                _ = try copy.receive(datagram: bytes[...], now: HandshakeFixture.noon)
+                _ = try fresh.receive(datagram: bytes[...], now: HandshakeFixture.noon)
                 accepted += 1
                 #expect(bytes == initiation, "a changed initiation was accepted: \(bytes)")
             } catch {
-                #expect(copy.replayGuard.count == 0)
+                #expect(fresh.replayGuard.count == 0)
             }
         }
         #expect(accepted < 100)
@@ -55,20 +56,24 @@ private func randomBytes(firstByte: UInt8?, using random: inout SplitMix64) -> [
 
     @Test func noRandomOrMutatedResponseTrapsOrIsAccepted() throws {
         var random = SplitMix64(seed: 0x5245_5350)
-        let initiator = try HandshakeFixture.aliceCallsBob()
-        var responder = HandshakeResponder(identity: HandshakeFixture.bob)
-        var pending = try responder.receive(datagram: initiator.initiation[...], now: HandshakeFixture.noon)
+        // A fixed ephemeral key makes every initiator below the same handshake, so each accepts the one
+        // genuine response. An initiator is a class (one owner, never copied): each round gets a fresh
+        // one, so a response accepted in one round does not leave the next round's initiator complete.
+        let ephemeral = NoiseKeyPair.generate()
+        let initiator = try HandshakeFixture.aliceCallsBob(ephemeral: ephemeral)
+        let responder = HandshakeResponder(identity: HandshakeFixture.bob)
+        let pending = try responder.receive(datagram: initiator.initiation[...], now: HandshakeFixture.noon)
         let (response, _) = try pending.accept(answer: Array("answer".utf8), responderIndex: 0xB0B)
         for round in 0..<3_000 {
             let bytes = round % 3 == 0
                 ? randomBytes(firstByte: round % 2 == 0 ? HandshakeResponse.type : nil, using: &random)
                 : mutated(response, using: &random)
-            var copy = initiator
+            let fresh = try HandshakeFixture.aliceCallsBob(ephemeral: ephemeral)
             do {
-                _ = try copy.receive(datagram: bytes[...])
+                _ = try fresh.receive(datagram: bytes[...])
                 #expect(bytes == response, "a changed response was accepted: \(bytes)")
             } catch {
-                #expect(!copy.isComplete)
+                #expect(!fresh.isComplete)
             }
         }
     }

@@ -34,9 +34,9 @@ enum HandshakeFixture {
     typealias F = HandshakeFixture
 
     @Test func twoPeersCompleteTheHandshakeAndTheirKeysMatch() throws {
-        var initiator = try F.aliceCallsBob()
-        var responder = HandshakeResponder(identity: F.bob)
-        var pending = try responder.receive(datagram: initiator.initiation[...], now: F.at(0.2))
+        let initiator = try F.aliceCallsBob()
+        let responder = HandshakeResponder(identity: F.bob)
+        let pending = try responder.receive(datagram: initiator.initiation[...], now: F.at(0.2))
         let (response, bobSide) = try pending.accept(answer: Array("answer".utf8), responderIndex: 0xB0B)
         let (answer, aliceSide) = try initiator.receive(datagram: response[...])
 
@@ -63,11 +63,11 @@ enum HandshakeFixture {
     }
 
     @Test func freshHandshakesBetweenTheSamePeersGetFreshKeys() throws {
-        var responder = HandshakeResponder(identity: F.bob)
+        let responder = HandshakeResponder(identity: F.bob)
         var hashes: Set<[UInt8]> = []
         for second in 0..<3 {
-            var initiator = try F.aliceCallsBob(at: F.at(Double(second)))
-            var pending = try responder.receive(datagram: initiator.initiation[...], now: F.at(Double(second)))
+            let initiator = try F.aliceCallsBob(at: F.at(Double(second)))
+            let pending = try responder.receive(datagram: initiator.initiation[...], now: F.at(Double(second)))
             let (response, bobSide) = try pending.accept(answer: [], responderIndex: UInt32(second))
             let (_, aliceSide) = try initiator.receive(datagram: response[...])
             #expect(aliceSide.keys.sendKey == bobSide.keys.receiveKey)
@@ -78,8 +78,8 @@ enum HandshakeFixture {
 
     @Test func theResponderSeesTheCallerAndTheOfferBeforeAnsweringAndCanRefuse() throws {
         let initiator = try F.aliceCallsBob(offer: Array("codecs: opus vp8".utf8))
-        var responder = HandshakeResponder(identity: F.bob)
-        var pending = try responder.receive(datagram: initiator.initiation[...], now: F.noon)
+        let responder = HandshakeResponder(identity: F.bob)
+        let pending = try responder.receive(datagram: initiator.initiation[...], now: F.noon)
         #expect(pending.initiatorStaticKey == F.alice.publicKey)
         #expect(pending.offer == Array("codecs: opus vp8".utf8))
         #expect(pending.callID == F.callID && pending.initiatorIndex == 0xA11CE && pending.timestamp == F.noon)
@@ -92,9 +92,9 @@ enum HandshakeFixture {
     }
 
     @Test func aPendingAnswerIsAcceptedOnceAndAResponseCompletesOnce() throws {
-        var initiator = try F.aliceCallsBob()
-        var responder = HandshakeResponder(identity: F.bob)
-        var pending = try responder.receive(datagram: initiator.initiation[...], now: F.noon)
+        let initiator = try F.aliceCallsBob()
+        let responder = HandshakeResponder(identity: F.bob)
+        let pending = try responder.receive(datagram: initiator.initiation[...], now: F.noon)
         let (response, _) = try pending.accept(answer: [], responderIndex: 7)
         #expect(throws: CryptoError.invalidState(what: "pending handshake answer", reason: "already accepted or rejected")) {
             try pending.accept(answer: [], responderIndex: 8)
@@ -125,7 +125,7 @@ enum HandshakeFixture {
             ("encrypted offer", payloadEnd - 1, payloadFailure),
             ("payload tag", datagram.count - 1, payloadFailure),
         ]
-        var responder = HandshakeResponder(identity: F.bob)
+        let responder = HandshakeResponder(identity: F.bob)
         for region in regions {
             var tampered = datagram
             tampered[region.offset] ^= 0x80
@@ -139,9 +139,9 @@ enum HandshakeFixture {
     }
 
     @Test func aTamperedResponseFailsInEveryRegionAndTheGenuineOneStillCompletes() throws {
-        var initiator = try F.aliceCallsBob()
-        var responder = HandshakeResponder(identity: F.bob)
-        var pending = try responder.receive(datagram: initiator.initiation[...], now: F.noon)
+        let initiator = try F.aliceCallsBob()
+        let responder = HandshakeResponder(identity: F.bob)
+        let pending = try responder.receive(datagram: initiator.initiation[...], now: F.noon)
         let (response, _) = try pending.accept(answer: Array("an answer".utf8), responderIndex: 0xB0B)
         let payloadFailure = CryptoError.authenticationFailed(what: "Noise handshake payload")
         let regions: [(name: String, offset: Int, expected: CryptoError)] = [
@@ -171,7 +171,7 @@ enum HandshakeFixture {
 
     @Test func anInitiationReachingAnotherResponderDoesNotAuthenticate() throws {
         let initiator = try F.aliceCallsBob()
-        var carol = HandshakeResponder(identity: F.carol)
+        let carol = HandshakeResponder(identity: F.carol)
         #expect(throws: CryptoError.authenticationFailed(what: "Noise static key")) {
             try carol.receive(datagram: initiator.initiation[...], now: F.noon)
         }
@@ -183,18 +183,18 @@ enum HandshakeFixture {
         // to Carol; only the responder key differs. Carol's genuine response must not complete the
         // handshake addressed to Bob.
         let ephemeral = NoiseKeyPair.generate()
-        var toBob = try F.aliceCallsBob(ephemeral: ephemeral)
+        let toBob = try F.aliceCallsBob(ephemeral: ephemeral)
         let toCarol = try F.aliceCallsBob(ephemeral: ephemeral, responder: F.carol.publicKey)
-        var carol = HandshakeResponder(identity: F.carol)
-        var carolsPending = try carol.receive(datagram: toCarol.initiation[...], now: F.noon)
+        let carol = HandshakeResponder(identity: F.carol)
+        let carolsPending = try carol.receive(datagram: toCarol.initiation[...], now: F.noon)
         let (carolsResponse, _) = try carolsPending.accept(answer: [], responderIndex: 0xCA201)
         #expect(throws: CryptoError.authenticationFailed(what: "Noise handshake payload")) {
             try toBob.receive(datagram: carolsResponse[...])
         }
         #expect(!toBob.isComplete)
         // Bob's own response still completes it.
-        var bob = HandshakeResponder(identity: F.bob)
-        var bobsPending = try bob.receive(datagram: toBob.initiation[...], now: F.noon)
+        let bob = HandshakeResponder(identity: F.bob)
+        let bobsPending = try bob.receive(datagram: toBob.initiation[...], now: F.noon)
         let (bobsResponse, _) = try bobsPending.accept(answer: [], responderIndex: 0xB0B)
         #expect(try toBob.receive(datagram: bobsResponse[...]).handshake.peerStaticKey == F.bob.publicKey)
     }
@@ -203,8 +203,8 @@ enum HandshakeFixture {
 
     @Test func aReplayedInitiationYieldsNoSecondSession() throws {
         let initiator = try F.aliceCallsBob()
-        var responder = HandshakeResponder(identity: F.bob)
-        var pending = try responder.receive(datagram: initiator.initiation[...], now: F.noon)
+        let responder = HandshakeResponder(identity: F.bob)
+        let pending = try responder.receive(datagram: initiator.initiation[...], now: F.noon)
         _ = try pending.accept(answer: [], responderIndex: 1)
         #expect(throws: CryptoError.replayed(what: "handshake initiation", counter: F.noon.rawValue)) {
             try responder.receive(datagram: initiator.initiation[...], now: F.at(1))
@@ -218,7 +218,7 @@ enum HandshakeFixture {
     }
 
     @Test func aNewInitiationWithTheSameOrAnOlderTimestampIsReplayedAndANewerOneIsAccepted() throws {
-        var responder = HandshakeResponder(identity: F.bob)
+        let responder = HandshakeResponder(identity: F.bob)
         _ = try responder.receive(datagram: try F.aliceCallsBob(at: F.at(10)).initiation[...], now: F.at(10))
         for (time, expected) in [(10.0, F.at(10)), (9.999, F.at(9.999)), (0.0, F.noon)] {
             // A fresh ephemeral key each time: not a byte-for-byte replay, but no newer.
@@ -232,7 +232,7 @@ enum HandshakeFixture {
     }
 
     @Test func timestampsFarFromTheRespondersClockAreRefused() throws {
-        var responder = HandshakeResponder(identity: F.bob)
+        let responder = HandshakeResponder(identity: F.bob)
         let early = try F.aliceCallsBob(at: F.at(-301))
         #expect(throws: CryptoError.replayed(what: "handshake initiation older than the clock-skew window", counter: F.at(-301).rawValue)) {
             try responder.receive(datagram: early.initiation[...], now: F.noon)
@@ -240,11 +240,15 @@ enum HandshakeFixture {
         let late = try F.aliceCallsBob(at: F.at(301))
         #expect(throws: CryptoError.self) { try responder.receive(datagram: late.initiation[...], now: F.noon) }
         #expect(responder.replayGuard.count == 0)
-        _ = try responder.receive(datagram: try F.aliceCallsBob(at: F.at(299)).initiation[...], now: F.noon)
+        // The future limit is tighter than the past one (handshake.md §5): 31 s ahead is refused, 29 s is not.
+        #expect(throws: CryptoError.self) {
+            try responder.receive(datagram: try F.aliceCallsBob(at: F.at(31)).initiation[...], now: F.noon)
+        }
+        _ = try responder.receive(datagram: try F.aliceCallsBob(at: F.at(29)).initiation[...], now: F.noon)
     }
 
     @Test func initiatorsAreTrackedSeparately() throws {
-        var responder = HandshakeResponder(identity: F.bob)
+        let responder = HandshakeResponder(identity: F.bob)
         _ = try responder.receive(datagram: try F.aliceCallsBob(at: F.at(10)).initiation[...], now: F.at(10))
         let carolCalls = try HandshakeInitiator(
             identity: F.carol, responder: F.bob.publicKey, callID: F.callID, initiatorIndex: 3, offer: [],
@@ -255,9 +259,9 @@ enum HandshakeFixture {
     // MARK: - Indices, sizes.
 
     @Test func aResponseForAnUnknownIndexIsRefused() throws {
-        var initiator = try F.aliceCallsBob(index: 42)
-        var responder = HandshakeResponder(identity: F.bob)
-        var pending = try responder.receive(datagram: initiator.initiation[...], now: F.noon)
+        let initiator = try F.aliceCallsBob(index: 42)
+        let responder = HandshakeResponder(identity: F.bob)
+        let pending = try responder.receive(datagram: initiator.initiation[...], now: F.noon)
         let (response, _) = try pending.accept(answer: [], responderIndex: 9)
         var parsed = try HandshakeResponse(parsing: response)
         parsed.initiatorIndex = 43
@@ -268,8 +272,8 @@ enum HandshakeFixture {
     }
 
     @Test func truncatedAndOversizedDatagramsAreMalformed() throws {
-        var responder = HandshakeResponder(identity: F.bob)
-        var initiator = try F.aliceCallsBob(offer: [])
+        let responder = HandshakeResponder(identity: F.bob)
+        let initiator = try F.aliceCallsBob(offer: [])
         let initiation = initiator.initiation
         #expect(initiation.count == 24 + HandshakeInitiation.minimumNoiseMessageSize)
         let cases: [([UInt8], WireError)] = [
@@ -284,7 +288,7 @@ enum HandshakeFixture {
         for (bytes, expected) in cases {
             #expect(throws: CryptoError.malformed(expected)) { try responder.receive(datagram: bytes[...], now: F.noon) }
         }
-        var pending = try responder.receive(datagram: initiation[...], now: F.noon)
+        let pending = try responder.receive(datagram: initiation[...], now: F.noon)
         let (response, _) = try pending.accept(answer: [], responderIndex: 5)
         #expect(response.count == 12 + HandshakeResponse.minimumNoiseMessageSize)
         let responseCases: [([UInt8], WireError)] = [
@@ -305,13 +309,13 @@ enum HandshakeFixture {
 
     @Test func theLargestOfferAndAnswerFitAndOneByteMoreIsRefused() throws {
         let largestOffer = [UInt8](repeating: 0x6F, count: HandshakeInitiation.maximumOfferSize)
-        var initiator = try F.aliceCallsBob(offer: largestOffer)
+        let initiator = try F.aliceCallsBob(offer: largestOffer)
         #expect(initiator.initiation.count == 24 + 65_535)
         #expect(throws: CryptoError.malformed(.invalidValue(field: "offer", reason: "65432 bytes, at most 65431"))) {
             try F.aliceCallsBob(offer: largestOffer + [0])
         }
-        var responder = HandshakeResponder(identity: F.bob)
-        var pending = try responder.receive(datagram: initiator.initiation[...], now: F.noon)
+        let responder = HandshakeResponder(identity: F.bob)
+        let pending = try responder.receive(datagram: initiator.initiation[...], now: F.noon)
         #expect(pending.offer == largestOffer)
         #expect(throws: CryptoError.malformed(.invalidValue(field: "answer", reason: "65484 bytes, at most 65483"))) {
             try pending.accept(answer: [UInt8](repeating: 0, count: HandshakeResponse.maximumAnswerSize + 1), responderIndex: 1)
@@ -358,5 +362,45 @@ enum HandshakeFixture {
         #expect(F.callID.description == "0102030405060708090a0b0c0d0e0f10")
         #expect(F.noon.description == "1735689600.000000000")
         #expect(HandshakeTimestamp(rawValue: 1_000_000_007).description == "1.000000007")
+    }
+}
+
+/// Responders, pending answers and initiators are classes (one owner, never copied): a decision or a
+/// replay record taken through one reference holds through every other.
+extension HandshakeTests {
+    @Test func aResponderAdmitsAnInitiationOnceEvenThroughAnotherReference() throws {
+        let initiator = try F.aliceCallsBob()
+        let responder = HandshakeResponder(identity: F.bob)
+        let alias = responder
+        _ = try responder.receive(datagram: initiator.initiation[...], now: F.noon)
+        #expect(throws: CryptoError.replayed(what: "handshake initiation", counter: F.noon.rawValue)) {
+            try alias.receive(datagram: initiator.initiation[...], now: F.noon)
+        }
+        #expect(alias.replayGuard.count == 1)
+    }
+
+    @Test func aPendingAnswerAcceptedOnceRefusesASecondAcceptThroughAnotherReference() throws {
+        let initiator = try F.aliceCallsBob()
+        let responder = HandshakeResponder(identity: F.bob)
+        let pending = try responder.receive(datagram: initiator.initiation[...], now: F.noon)
+        let alias = pending
+        _ = try pending.accept(answer: [], responderIndex: 7)
+        #expect(alias.isDecided)
+        #expect(throws: CryptoError.invalidState(what: "pending handshake answer", reason: "already accepted or rejected")) {
+            try alias.accept(answer: [], responderIndex: 8)
+        }
+    }
+
+    @Test func anInitiatorCompletesOnceEvenThroughAnotherReference() throws {
+        let initiator = try F.aliceCallsBob()
+        let alias = initiator
+        let responder = HandshakeResponder(identity: F.bob)
+        let (response, _) = try responder.receive(datagram: initiator.initiation[...], now: F.noon)
+            .accept(answer: [], responderIndex: 7)
+        _ = try initiator.receive(datagram: response[...])
+        #expect(alias.isComplete)
+        #expect(throws: CryptoError.invalidState(what: "handshake initiator", reason: "already completed by a response")) {
+            try alias.receive(datagram: response[...])
+        }
     }
 }

@@ -22,7 +22,7 @@ import Testing
     }
 
     @Test func randomAndMutatedDatagramsNeverTrapNeverAuthenticateAndChangeNothing() throws {
-        var pair = try ChannelPair(configuration: .init(datagramsPerEpoch: 8))
+        let pair = try ChannelPair(configuration: .init(datagramsPerEpoch: 8))
         var random = SplitMix64(seed: 0xC4A1_2024)
         // Genuine datagrams of every kind, across two epochs, none delivered yet.
         var genuine: [[UInt8]] = []

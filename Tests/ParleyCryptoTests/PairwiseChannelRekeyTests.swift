@@ -15,7 +15,7 @@ private typealias CryptoError = ParleyCrypto.CryptoError
     }
 
     @Test func bothSidesRekeyEveryEpochAcrossSeveralEpochs() throws {
-        var pair = try ChannelPair(configuration: .init(datagramsPerEpoch: 4))
+        let pair = try ChannelPair(configuration: .init(datagramsPerEpoch: 4))
         let datagrams = pair.a.keepAliveDatagrams(20, from: .zero)
         #expect(pair.a.sendEpoch == 4 && pair.a.statistics.sendRekeys == 4)
         for datagram in datagrams { _ = try pair.b.receive(datagram: datagram, now: .zero) }
@@ -25,7 +25,7 @@ private typealias CryptoError = ParleyCrypto.CryptoError
 
     @Test func theNextEpochKeyIsNoiseRekeyOfThePreviousOne() throws {
         // A datagram sealed by hand at counter 9 (epoch 2 with 4 per epoch) under Rekey(Rekey(k)).
-        var pair = try ChannelPair(configuration: .init(datagramsPerEpoch: 4))
+        let pair = try ChannelPair(configuration: .init(datagramsPerEpoch: 4))
         let key2 = try Self.noiseRekey(Self.noiseRekey(ChannelPair.keyAB))
         let header: [UInt8] = [0x06, 0, 0, 0, 0x55, 0x66, 0x77, 0x88, 0, 0, 0, 0, 0, 0, 0, 9]
         let box = try AES.GCM.seal(
@@ -44,7 +44,7 @@ private typealias CryptoError = ParleyCrypto.CryptoError
     }
 
     @Test func reorderingAcrossAnEpochBoundaryIsAccepted() throws {
-        var pair = try ChannelPair(configuration: .init(datagramsPerEpoch: 4))
+        let pair = try ChannelPair(configuration: .init(datagramsPerEpoch: 4))
         let datagrams = pair.a.keepAliveDatagrams(12, from: .zero)
         // Epochs: 0–3 → 0, 4–7 → 1, 8–11 → 2. Deliver 0, 1, 2, 4, 5, then 3 (previous epoch), 6, 8, 7, 9, 11, 10.
         for index in [0, 1, 2, 4, 5, 3, 6, 8, 7, 9, 11, 10] {
@@ -55,7 +55,7 @@ private typealias CryptoError = ParleyCrypto.CryptoError
     }
 
     @Test func aDatagramTwoEpochsOldHasNoKeyLeft() throws {
-        var pair = try ChannelPair(configuration: .init(datagramsPerEpoch: 4))
+        let pair = try ChannelPair(configuration: .init(datagramsPerEpoch: 4))
         let datagrams = pair.a.keepAliveDatagrams(10, from: .zero)
         _ = try pair.b.receive(datagram: datagrams[0], now: .zero)
         _ = try pair.b.receive(datagram: datagrams[8], now: .zero)  // epoch 2; B keeps epochs 1 and 2
@@ -68,7 +68,7 @@ private typealias CryptoError = ParleyCrypto.CryptoError
     }
 
     @Test func aReceiverDerivesUpToTheMaximumSkipAndNoFurther() throws {
-        var pair = try ChannelPair(configuration: .init(datagramsPerEpoch: 4, maximumEpochSkip: 2))
+        let pair = try ChannelPair(configuration: .init(datagramsPerEpoch: 4, maximumEpochSkip: 2))
         let datagrams = pair.a.keepAliveDatagrams(16, from: .zero)
         // From epoch 0, epoch 3 (counter 12) is three ahead: refused, and nothing changes.
         #expect(throws: CryptoError.unknownKey(what: "channel epoch", keyID: 3)) {
@@ -82,7 +82,7 @@ private typealias CryptoError = ParleyCrypto.CryptoError
     }
 
     @Test func aForgedDatagramOfTheNextEpochAdvancesNoKey() throws {
-        var pair = try ChannelPair(configuration: .init(datagramsPerEpoch: 4))
+        let pair = try ChannelPair(configuration: .init(datagramsPerEpoch: 4))
         let datagrams = pair.a.keepAliveDatagrams(6, from: .zero)
         var forged = datagrams[4]
         forged[forged.count - 1] ^= 0x01
@@ -97,7 +97,7 @@ private typealias CryptoError = ParleyCrypto.CryptoError
 
     @Test func theCounterNeverWrapsAndItsEndIsReported() throws {
         let start = UInt64.max - 3
-        var pair = try ChannelPair(configuration: .init(initialCounter: start))
+        let pair = try ChannelPair(configuration: .init(initialCounter: start))
         var datagrams: [[UInt8]] = []
         for index in 0..<3 {
             try pair.a.send(.senderKeyAnnouncement([UInt8(index)]), now: .zero)

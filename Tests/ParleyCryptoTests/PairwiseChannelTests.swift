@@ -16,8 +16,8 @@ struct ChannelPair {
     /// B → A key (Split()'s second key), 20 21 … 3f.
     static let keyBA = (32..<64).map { UInt8($0) }
 
-    var a: PairwiseChannel
-    var b: PairwiseChannel
+    let a: PairwiseChannel
+    let b: PairwiseChannel
 
     init(configuration: PairwiseChannel.Configuration = .init()) throws {
         a = try PairwiseChannel(
@@ -31,7 +31,7 @@ struct ChannelPair {
 
 extension PairwiseChannel {
     /// Drains the outputs as the sans-IO contract asks: datagrams, events, then the deadline.
-    mutating func drain() -> (datagrams: [[UInt8]], events: [PairwiseChannelEvent], deadline: MonotonicInstant?) {
+    func drain() -> (datagrams: [[UInt8]], events: [PairwiseChannelEvent], deadline: MonotonicInstant?) {
         var datagrams: [[UInt8]] = []
         var events: [PairwiseChannelEvent] = []
         while true {
@@ -45,7 +45,7 @@ extension PairwiseChannel {
 
     /// `count` keep-alive datagrams, one per keep-alive interval from `start`: an easy source of
     /// consecutive counters.
-    mutating func keepAliveDatagrams(_ count: Int, from start: MonotonicInstant) -> [[UInt8]] {
+    func keepAliveDatagrams(_ count: Int, from start: MonotonicInstant) -> [[UInt8]] {
         var result: [[UInt8]] = []
         var now = start
         handleTimeout(now: now)  // the keep-alive interval counts from the first input
@@ -78,7 +78,7 @@ func instant(milliseconds: Int64) -> MonotonicInstant {
     ]
 
     @Test func everyMessageTypeCrossesBothWaysAndIsAcknowledged() throws {
-        var pair = try ChannelPair()
+        let pair = try ChannelPair()
         let now = MonotonicInstant.zero
         for message in Self.everyMessage {
             // A → B.
@@ -103,7 +103,7 @@ func instant(milliseconds: Int64) -> MonotonicInstant {
     }
 
     @Test func severalMessagesShareOneDatagramAndOneAcknowledgement() throws {
-        var pair = try ChannelPair()
+        let pair = try ChannelPair()
         let ids = try pair.a.send(Self.everyMessage, now: .zero)
         #expect(ids == (0..<4).map { SessionMessageID(UInt32($0)) })
         let datagrams = pair.a.drain().datagrams
@@ -116,7 +116,7 @@ func instant(milliseconds: Int64) -> MonotonicInstant {
     }
 
     @Test func messagesTooLargeForOneDatagramSplitAcrossSeveral() throws {
-        var pair = try ChannelPair()
+        let pair = try ChannelPair()
         // Each record is 3 + 4 + 500 bytes; two do not fit a 1200-byte datagram's 1168-byte plaintext.
         let big = (0..<3).map { SessionMessage.senderKeyAnnouncement([UInt8](repeating: UInt8($0), count: 500)) }
         try pair.a.send(big, now: .zero)
@@ -129,7 +129,7 @@ func instant(milliseconds: Int64) -> MonotonicInstant {
     }
 
     @Test func aMessageThatCannotFitOneDatagramIsRefused() throws {
-        var pair = try ChannelPair()
+        let pair = try ChannelPair()
         let tooBig = SessionMessage.senderKeyAnnouncement([UInt8](repeating: 0, count: 1200 - 32 - 7 + 1))
         #expect(throws: CryptoError.invalidState(what: "pairwise channel", reason:
             "a 1169-byte record exceeds the 1168-byte plaintext of a datagram")) {
@@ -142,7 +142,7 @@ func instant(milliseconds: Int64) -> MonotonicInstant {
     }
 
     @Test func aFlippedBitAnywhereIsRejectedAndChangesNothing() throws {
-        var pair = try ChannelPair()
+        let pair = try ChannelPair()
         try pair.a.send(.hangUp(.busy), now: .zero)
         let datagram = pair.a.drain().datagrams[0]
         #expect(datagram.count == 48)
@@ -172,8 +172,8 @@ func instant(milliseconds: Int64) -> MonotonicInstant {
     }
 
     @Test func aDatagramUnderAnotherKeyFailsAuthentication() throws {
-        var pair = try ChannelPair()
-        var stranger = try PairwiseChannel(
+        let pair = try ChannelPair()
+        let stranger = try PairwiseChannel(
             localIndex: ChannelPair.indexA, remoteIndex: ChannelPair.indexB, sendKey: [UInt8](repeating: 9, count: 32),
             receiveKey: ChannelPair.keyBA)
         try stranger.send(.hangUp(.normal), now: .zero)
@@ -191,7 +191,7 @@ func instant(milliseconds: Int64) -> MonotonicInstant {
     }
 
     @Test func aReplayedDatagramIsRejected() throws {
-        var pair = try ChannelPair()
+        let pair = try ChannelPair()
         try pair.a.send(.mediaState(.init(audioMuted: false, videoEnabled: true)), now: .zero)
         let datagram = pair.a.drain().datagrams[0]
         #expect(try pair.b.receive(datagram: datagram, now: .zero).count == 1)
@@ -204,7 +204,7 @@ func instant(milliseconds: Int64) -> MonotonicInstant {
     }
 
     @Test func reorderingInsideTheWindowIsAcceptedAndBeyondItRejected() throws {
-        var pair = try ChannelPair()
+        let pair = try ChannelPair()
         let datagrams = pair.a.keepAliveDatagrams(2_100, from: .zero)
         #expect(datagrams.map(channelCounter(of:)) == Array(0..<2_100))
         let now = MonotonicInstant.zero
@@ -224,7 +224,7 @@ func instant(milliseconds: Int64) -> MonotonicInstant {
     }
 
     @Test func shuffledDatagramsInsideTheWindowAreEachAcceptedOnce() throws {
-        var pair = try ChannelPair()
+        let pair = try ChannelPair()
         var random = SplitMix64(seed: 42)
         let datagrams = pair.a.keepAliveDatagrams(500, from: .zero).shuffled(using: &random)
         for datagram in datagrams {
@@ -239,7 +239,7 @@ func instant(milliseconds: Int64) -> MonotonicInstant {
     }
 
     @Test func malformedDatagramsAreRejectedByField() throws {
-        var pair = try ChannelPair()
+        let pair = try ChannelPair()
         try pair.a.send(.hangUp(.normal), now: .zero)
         let datagram = pair.a.drain().datagrams[0]
         let cases: [([UInt8], WireError)] = [
@@ -263,7 +263,7 @@ func instant(milliseconds: Int64) -> MonotonicInstant {
     @Test func aDatagramSealedIndependentlyIsAcceptedAndItsUnknownRecordsSkipped() throws {
         // Seal by hand with swift-crypto, following channel.md alone: nonce = 0x00000000 ‖ counter,
         // AAD = the 16-byte header, output ciphertext ‖ tag.
-        var pair = try ChannelPair()
+        let pair = try ChannelPair()
         let counter: UInt64 = 5
         let header: [UInt8] = [0x06, 0, 0, 0] + [0x55, 0x66, 0x77, 0x88] + [0, 0, 0, 0, 0, 0, 0, 5]
         let plaintext: [UInt8] = [
@@ -288,7 +288,7 @@ func instant(milliseconds: Int64) -> MonotonicInstant {
     }
 
     @Test func anAuthenticatedButMalformedPlaintextDeliversNothingAndIsConsumed() throws {
-        var pair = try ChannelPair()
+        let pair = try ChannelPair()
         let header: [UInt8] = [0x06, 0, 0, 0, 0x55, 0x66, 0x77, 0x88, 0, 0, 0, 0, 0, 0, 0, 0]
         let plaintext: [UInt8] = [0x84, 0x00, 0x05, 0x00, 0x00, 0x00, 0x01, 0x01, 0x83, 0x00]  // a good record, then a cut one
         let box = try AES.GCM.seal(plaintext, using: SymmetricKey(data: ChannelPair.keyAB),
@@ -314,7 +314,7 @@ func instant(milliseconds: Int64) -> MonotonicInstant {
     }
 
     @Test func pollOutputGivesDatagramsThenEventsThenTheDeadline() throws {
-        var pair = try ChannelPair()
+        let pair = try ChannelPair()
         #expect(pair.a.pollOutput() == .wait(until: nil), "no input yet: nothing scheduled")
         try pair.a.send(.hangUp(.normal), now: instant(milliseconds: 1_000))
         guard case .transmit(let datagram) = pair.a.pollOutput() else {
@@ -327,5 +327,33 @@ func instant(milliseconds: Int64) -> MonotonicInstant {
         #expect(pair.a.pollOutput() == .event(.acknowledged(SessionMessageID(0), .hangUp(.normal))))
         #expect(pair.a.pollOutput() == .wait(until: instant(milliseconds: 11_000)), "next: a keep-alive 10 s after the last send")
         #expect(pair.a.pollDatagram() == nil && pair.a.pollEvent() == nil)
+    }
+}
+
+/// A channel is a class (one owner, never copied): every reference shares one send counter and one
+/// replay window, so no (key, counter) pair is sealed twice and no datagram is taken twice.
+extension PairwiseChannelTests {
+    @Test func twoReferencesToOneChannelNeverSealUnderTheSameCounter() throws {
+        let pair = try ChannelPair()
+        let alias = pair.a
+        var counters: [UInt64] = []
+        for index in 0..<10 {
+            try (index % 2 == 0 ? pair.a : alias).send(.hangUp(.busy), now: .zero)
+            counters += alias.drain().datagrams.map(channelCounter(of:))
+        }
+        #expect(counters == Array(0..<10))
+        #expect(pair.a.nextSendCounter == 10 && alias.nextSendCounter == 10)
+    }
+
+    @Test func aDatagramTakenThroughOneReferenceIsAReplayThroughAnother() throws {
+        let pair = try ChannelPair()
+        let alias = pair.b
+        try pair.a.send(.hangUp(.busy), now: .zero)
+        let datagram = pair.a.drain().datagrams[0]
+        #expect(try pair.b.receive(datagram: datagram, now: .zero) == [.hangUp(.busy)])
+        #expect(throws: CryptoError.replayed(what: "channel datagram", counter: 0)) {
+            try alias.receive(datagram: datagram, now: .zero)
+        }
+        #expect(pair.b.statistics.replays == 1)
     }
 }

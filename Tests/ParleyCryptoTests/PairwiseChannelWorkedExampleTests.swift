@@ -35,7 +35,7 @@ import Testing
         """)
 
     @Test func theImplementationProducesTheSpecificationsBytes() throws {
-        var pair = try ChannelPair()
+        let pair = try ChannelPair()
         // 1. At 0 s, A tells B its microphone is muted and its camera on.
         try pair.a.send(.mediaState(.init(audioMuted: true, videoEnabled: true)), now: .zero)
         let mediaState = pair.a.drain().datagrams
@@ -58,7 +58,7 @@ import Testing
     @Test func theFirstDatagramOfEpochOneIsSealedWithTheRekeyedKey() throws {
         // A channel whose A → B counter is at 2^24 − 1 (the last of epoch 0) sends two keep-alives; the
         // second, at counter 2^24, is the first of epoch 1.
-        var pair = try ChannelPair(configuration: .init(initialCounter: (1 << 24) - 1))
+        let pair = try ChannelPair(configuration: .init(initialCounter: (1 << 24) - 1))
         let datagrams = pair.a.keepAliveDatagrams(2, from: .zero)
         #expect(datagrams.map(channelCounter(of:)) == [(1 << 24) - 1, 1 << 24])
         #expect(datagrams[1] == Self.epochOneKeepAliveDatagram)

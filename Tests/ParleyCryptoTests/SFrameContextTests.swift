@@ -40,8 +40,8 @@ private func frame(_ size: Int, seed: Int = 0) -> [UInt8] {
 
     @Test(arguments: SFrameCipherSuite.allCases)
     func protectThenUnprotectRoundTripsSizesUpTo5000(suite: SFrameCipherSuite) throws {
-        var sender = try SFrameContext.Sender(suite: suite, keyID: 9, baseKey: baseKeyA)
-        var receiver = SFrameContext.Receiver(suite: suite)
+        let sender = try SFrameContext.Sender(suite: suite, keyID: 9, baseKey: baseKeyA)
+        let receiver = SFrameContext.Receiver(suite: suite)
         try receiver.addKey(keyID: 9, baseKey: baseKeyA)
         var output: [UInt8] = []
         for (counter, size) in Self.roundTripSizes.enumerated() {
@@ -63,13 +63,13 @@ private func frame(_ size: Int, seed: Int = 0) -> [UInt8] {
 
     @Test(arguments: SFrameCipherSuite.allCases)
     func tamperingAnySingleByteFailsAuthentication(suite: SFrameCipherSuite) throws {
-        var sender = try SFrameContext.Sender(suite: suite, keyID: 300, baseKey: baseKeyA)
+        let sender = try SFrameContext.Sender(suite: suite, keyID: 300, baseKey: baseKeyA)
         for _ in 0..<8 { _ = try sender.protect(frame(10)) }  // CTR 0…7 spent: the frame below has a CTR byte
         let plaintext = frame(37)
         let metadata: [UInt8] = [0xDE, 0xAD, 0xBE, 0xEF, 0x01]
         let protected = try sender.protect(plaintext, metadata: metadata)
         let headerSize = SFrameHeader(keyID: 300, counter: 8).serializedSize
-        var receiver = SFrameContext.Receiver(suite: suite)
+        let receiver = SFrameContext.Receiver(suite: suite)
         try receiver.addKey(keyID: 300, baseKey: baseKeyA)
 
         for index in protected.indices {
@@ -108,18 +108,18 @@ private func frame(_ size: Int, seed: Int = 0) -> [UInt8] {
 
     @Test(arguments: SFrameCipherSuite.allCases)
     func aWrongBaseKeyFailsAuthentication(suite: SFrameCipherSuite) throws {
-        var sender = try SFrameContext.Sender(suite: suite, keyID: 1, baseKey: baseKeyA)
+        let sender = try SFrameContext.Sender(suite: suite, keyID: 1, baseKey: baseKeyA)
         let protected = try sender.protect(frame(100))
-        var receiver = SFrameContext.Receiver(suite: suite)
+        let receiver = SFrameContext.Receiver(suite: suite)
         try receiver.addKey(keyID: 1, baseKey: baseKeyB)
         #expect(failure { _ = try receiver.unprotect(protected) } == .authenticationFailed)
     }
 
     @Test func aReceiverOfAnotherSuiteFailsAuthentication() throws {
-        var sender = try SFrameContext.Sender(suite: .aes128CTRHMACSHA256Tag80, keyID: 1, baseKey: baseKeyA)
+        let sender = try SFrameContext.Sender(suite: .aes128CTRHMACSHA256Tag80, keyID: 1, baseKey: baseKeyA)
         let protected = try sender.protect(frame(100))
         for suite in SFrameCipherSuite.allCases where suite != .aes128CTRHMACSHA256Tag80 {
-            var receiver = SFrameContext.Receiver(suite: suite)
+            let receiver = SFrameContext.Receiver(suite: suite)
             try receiver.addKey(keyID: 1, baseKey: baseKeyA)
             #expect(failure { _ = try receiver.unprotect(protected) } == .authenticationFailed, "\(suite)")
         }
@@ -133,8 +133,8 @@ private func frame(_ size: Int, seed: Int = 0) -> [UInt8] {
     }
 
     @Test func aReplayedFrameFailsWithReplayed() throws {
-        var sender = try SFrameContext.Sender(keyID: 4, baseKey: baseKeyA)
-        var receiver = SFrameContext.Receiver()
+        let sender = try SFrameContext.Sender(keyID: 4, baseKey: baseKeyA)
+        let receiver = SFrameContext.Receiver()
         try receiver.addKey(keyID: 4, baseKey: baseKeyA)
         let first = try sender.protect(frame(50))
         let second = try sender.protect(frame(60))
@@ -146,11 +146,11 @@ private func frame(_ size: Int, seed: Int = 0) -> [UInt8] {
     }
 
     @Test func outOfOrderWithinTheWindowSucceedsAndOlderThanTheWindowFails() throws {
-        var sender = try SFrameContext.Sender(keyID: 2, baseKey: baseKeyA)
+        let sender = try SFrameContext.Sender(keyID: 2, baseKey: baseKeyA)
         let frames = try (0..<300).map { index throws(CryptoError) in try sender.protect(frame(20, seed: index)) }
         // Seeded shuffle: every frame arrives once, in any order, all inside the default 1024 window.
         var random = SplitMix64(seed: 0x0DE_0DE)
-        var receiver = SFrameContext.Receiver()
+        let receiver = SFrameContext.Receiver()
         try receiver.addKey(keyID: 2, baseKey: baseKeyA)
         for index in Array(frames.indices).shuffled(using: &random) {
             #expect(try receiver.unprotect(frames[index]) == frame(20, seed: index))
@@ -159,7 +159,7 @@ private func frame(_ size: Int, seed: Int = 0) -> [UInt8] {
             #expect(failure { _ = try receiver.unprotect(frames[index]) } == .replayed(UInt64(index)))
         }
         // A 64-wide window: after CTR 199, CTR 135 is too old, CTR 136 is just inside.
-        var narrow = SFrameContext.Receiver(replayWindowWidth: 64)
+        let narrow = SFrameContext.Receiver(replayWindowWidth: 64)
         #expect(narrow.replayWindowWidth == 64)
         try narrow.addKey(keyID: 2, baseKey: baseKeyA)
         #expect(try narrow.unprotect(frames[199]) == frame(20, seed: 199))
@@ -169,8 +169,8 @@ private func frame(_ size: Int, seed: Int = 0) -> [UInt8] {
     }
 
     @Test func aReceiverDecryptsTwoLiveKIDsAcrossARotation() throws {
-        var sender = try SFrameContext.Sender(keyID: 10, baseKey: baseKeyA)
-        var receiver = SFrameContext.Receiver()
+        let sender = try SFrameContext.Sender(keyID: 10, baseKey: baseKeyA)
+        let receiver = SFrameContext.Receiver()
         try receiver.addKey(keyID: 10, baseKey: baseKeyA)
         let oldFrames = try (0..<3).map { index throws(CryptoError) in try sender.protect(frame(30, seed: index)) }
         // The new key is announced (added on the receiver) before the sender switches to it.
@@ -199,8 +199,8 @@ private func frame(_ size: Int, seed: Int = 0) -> [UInt8] {
     }
 
     @Test func anUnknownKIDFailsWithUnknownKey() throws {
-        var sender = try SFrameContext.Sender(keyID: 0xABCDEF, baseKey: baseKeyA)
-        var receiver = SFrameContext.Receiver()
+        let sender = try SFrameContext.Sender(keyID: 0xABCDEF, baseKey: baseKeyA)
+        let receiver = SFrameContext.Receiver()
         #expect(failure { _ = try receiver.unprotect(try sender.protect(frame(5))) } == .unknownKey(0xABCDEF))
         try receiver.addKey(keyID: 1, baseKey: baseKeyA)
         #expect(failure { _ = try receiver.unprotect(try sender.protect(frame(5))) } == .unknownKey(0xABCDEF))
@@ -209,10 +209,10 @@ private func frame(_ size: Int, seed: Int = 0) -> [UInt8] {
     @Test func keysAreCheckedWhenAddedAndRepeatingAnAnnouncementIsHarmless() throws {
         #expect(failure { _ = try SFrameContext.Sender(keyID: 1, baseKey: Array(baseKeyA.prefix(15))) } == .invalidKey)
         #expect(failure { _ = try SFrameContext.Sender(keyID: 1, baseKey: []) } == .invalidKey)
-        var receiver = SFrameContext.Receiver()
+        let receiver = SFrameContext.Receiver()
         #expect(failure { try receiver.addKey(keyID: 1, baseKey: [1, 2, 3]) } == .invalidKey)
         try receiver.addKey(keyID: 1, baseKey: baseKeyA)
-        var sender = try SFrameContext.Sender(keyID: 1, baseKey: baseKeyA)
+        let sender = try SFrameContext.Sender(keyID: 1, baseKey: baseKeyA)
         let protected = try sender.protect(frame(8))
         #expect(try receiver.unprotect(protected) == frame(8))
         // The same key announced again: nothing changes, the replay window included.
@@ -225,8 +225,8 @@ private func frame(_ size: Int, seed: Int = 0) -> [UInt8] {
     }
 
     @Test func counterExhaustionThrowsKeyExhaustedAndNeverWraps() throws {
-        var sender = try SFrameContext.Sender(keyID: 5, baseKey: baseKeyA, maximumCounter: 3)
-        var receiver = SFrameContext.Receiver()
+        let sender = try SFrameContext.Sender(keyID: 5, baseKey: baseKeyA, maximumCounter: 3)
+        let receiver = SFrameContext.Receiver()
         try receiver.addKey(keyID: 5, baseKey: baseKeyA)
         for counter in UInt64(0)...3 {
             #expect(!sender.isExhausted)
@@ -250,9 +250,9 @@ private func frame(_ size: Int, seed: Int = 0) -> [UInt8] {
     @Test func theDefaultLimitIsTwoToThe64MinusOneAndTheLastCounterIsUsable() throws {
         let defaultSender = try SFrameContext.Sender(keyID: 1, baseKey: baseKeyA)
         #expect(defaultSender.maximumCounter == UInt64.max)
-        var sender = try SFrameContext.Sender(
+        let sender = try SFrameContext.Sender(
             suite: .default, keyID: 1, baseKey: baseKeyA, maximumCounter: .max, firstCounter: UInt64.max - 1)
-        var receiver = SFrameContext.Receiver()
+        let receiver = SFrameContext.Receiver()
         try receiver.addKey(keyID: 1, baseKey: baseKeyA)
         let penultimate = try sender.protect(frame(3))
         let last = try sender.protect(frame(4))
@@ -264,8 +264,8 @@ private func frame(_ size: Int, seed: Int = 0) -> [UInt8] {
     }
 
     @Test func protectAppendsAfterWhatTheBufferHolds() throws {
-        var sender = try SFrameContext.Sender(keyID: 1, baseKey: baseKeyA)
-        var receiver = SFrameContext.Receiver()
+        let sender = try SFrameContext.Sender(keyID: 1, baseKey: baseKeyA)
+        let receiver = SFrameContext.Receiver()
         try receiver.addKey(keyID: 1, baseKey: baseKeyA)
         var output: [UInt8] = [1, 2, 3]
         try sender.protect(frame(40)[...], metadata: [9], appendingTo: &output)
@@ -276,10 +276,15 @@ private func frame(_ size: Int, seed: Int = 0) -> [UInt8] {
     @Test func randomAndMutatedCiphertextsNeverTrapAndNeverOpenAsSomethingElse() throws {
         var random = SplitMix64(seed: 0x5F_2A3E_0001)
         for suite in SFrameCipherSuite.allCases {
-            var sender = try SFrameContext.Sender(suite: suite, keyID: 9, baseKey: baseKeyA)
-            var receiver = SFrameContext.Receiver(suite: suite)
-            try receiver.addKey(keyID: 9, baseKey: baseKeyA)
-            try receiver.addKey(keyID: 1, baseKey: baseKeyB)
+            let sender = try SFrameContext.Sender(suite: suite, keyID: 9, baseKey: baseKeyA)
+            // A receiver is a class (one owner, never copied): each round gets a fresh one, so a frame
+            // opened in one round is not a replay in the next.
+            func freshReceiver() throws(CryptoError) -> SFrameContext.Receiver {
+                let receiver = SFrameContext.Receiver(suite: suite)
+                try receiver.addKey(keyID: 9, baseKey: baseKeyA)
+                try receiver.addKey(keyID: 1, baseKey: baseKeyB)
+                return receiver
+            }
             let originals = try (0..<16).map { index throws(CryptoError) in
                 let plaintext = frame(index * 5, seed: index)
                 return (plaintext: plaintext, protected: try sender.protect(plaintext, metadata: [UInt8(index)]))
@@ -293,7 +298,7 @@ private func frame(_ size: Int, seed: Int = 0) -> [UInt8] {
                 } else {
                     input = SFrameFuzz.mutated(original.protected, using: &random)
                 }
-                var fresh = receiver
+                let fresh = try freshReceiver()
                 let metadata = [UInt8(round % originals.count)]
                 guard let plaintext = try? fresh.unprotect(input, metadata: metadata) else { continue }
                 // Only an unchanged frame (with its own metadata) can open, and it opens to its plaintext.
@@ -309,4 +314,39 @@ private func frame(_ size: Int, seed: Int = 0) -> [UInt8] {
 private func headerOf(_ protected: [UInt8]) throws(CryptoError) -> SFrameHeader {
     var reader = ByteReader(protected)
     return try SFrameHeader(reading: &reader)
+}
+
+/// Senders and receivers are classes (one owner, never copied): every reference shares one state.
+extension SFrameContextTests {
+    @Test(arguments: SFrameCipherSuite.allCases)
+    func twoReferencesToOneSenderNeverProduceTheSameCounter(suite: SFrameCipherSuite) throws {
+        let sender = try SFrameContext.Sender(suite: suite, keyID: 5, baseKey: baseKeyA)
+        let alias = sender  // what a copied value used to be: now the same sender
+        var counters: [UInt64] = []
+        for index in 0..<20 {
+            let protected = try (index % 2 == 0 ? sender : alias).protect(frame(12, seed: index))
+            counters.append(try headerOf(protected).counter)
+        }
+        #expect(counters == Array(0..<20))
+        #expect(sender.nextCounter == 20 && alias.nextCounter == 20)
+        // A rotation through one reference is seen (and its KID refused again) through the other.
+        try alias.rotate(toKeyID: 6, baseKey: baseKeyB)
+        #expect(sender.keyID == 6 && sender.nextCounter == 0)
+        #expect(failure { try sender.rotate(toKeyID: 5, baseKey: baseKeyA) } == .invalidKey)
+    }
+
+    @Test(arguments: SFrameCipherSuite.allCases)
+    func aFrameOpenedThroughOneReceiverReferenceIsAReplayThroughAnother(suite: SFrameCipherSuite) throws {
+        let sender = try SFrameContext.Sender(suite: suite, keyID: 5, baseKey: baseKeyA)
+        let receiver = SFrameContext.Receiver(suite: suite)
+        try receiver.addKey(keyID: 5, baseKey: baseKeyA)
+        let alias = receiver
+        let protected = try sender.protect(frame(30))
+        #expect(try receiver.unprotect(protected) == frame(30))
+        #expect(failure { _ = try alias.unprotect(protected) } == .replayed(0))
+        // A removal through one reference holds for the other.
+        #expect(alias.removeKey(keyID: 5))
+        #expect(!receiver.hasKey(5))
+        #expect(failure { try receiver.addKey(keyID: 5, baseKey: baseKeyA) } == .invalidKey)
+    }
 }

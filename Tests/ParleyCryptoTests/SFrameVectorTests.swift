@@ -157,13 +157,13 @@ private func hexString(_ bytes: [UInt8]) -> String {
             let metadata = bytes(vector.metadata)
             #expect(header + metadata == bytes(vector.aad), "\(suite)")
             // The public sender, started at the vector's CTR, produces the published ciphertext exactly.
-            var sender = try SFrameContext.Sender(
+            let sender = try SFrameContext.Sender(
                 suite: suite, keyID: vector.kid, baseKey: baseKey, maximumCounter: .max, firstCounter: vector.ctr)
             let protected = try sender.protect(bytes(vector.pt), metadata: metadata)
             #expect(protected == bytes(vector.ct), "\(suite)")
             #expect(sender.nextCounter == vector.ctr + 1)
             // And the public receiver opens it.
-            var receiver = SFrameContext.Receiver(suite: suite)
+            let receiver = SFrameContext.Receiver(suite: suite)
             try receiver.addKey(keyID: vector.kid, baseKey: baseKey)
             #expect(try receiver.unprotect(bytes(vector.ct), metadata: metadata) == bytes(vector.pt), "\(suite)")
         }

@@ -15,7 +15,7 @@ private struct Peer {
     var ring = ReceiverKeyRing()
     var sframeSenders: [SSRC: SFrameContext.Sender] = [:]
     var srtpOutbound: [SSRC: SRTPContext] = [:]
-    var sframeReceiver = SFrameContext.Receiver()
+    let sframeReceiver = SFrameContext.Receiver()
     var srtpInbound: [SSRC: SRTPContext] = [:]
     var delivered: [SessionMessage] = []
 
@@ -32,9 +32,8 @@ private struct Peer {
 
     mutating func useForSending(_ announcement: SenderKeyAnnouncement) throws {
         let suite = try #require(SFrameCipherSuite(rawValue: announcement.sframeCipherSuite))
-        if var sender = sframeSenders[announcement.ssrc] {
+        if let sender = sframeSenders[announcement.ssrc] {
             try sender.rotate(toKeyID: announcement.keyID, baseKey: announcement.sframeBaseKey)
-            sframeSenders[announcement.ssrc] = sender
         } else {
             sframeSenders[announcement.ssrc] = try SFrameContext.Sender(
                 suite: suite, keyID: announcement.keyID, baseKey: announcement.sframeBaseKey)
@@ -74,9 +73,7 @@ private struct Peer {
 
     /// Protects one encoded frame end to end and hop by hop: SFrame, then an RTP packet, then SRTP.
     mutating func send(frame: [UInt8], ssrc: SSRC, sequenceNumber: UInt16) throws -> [UInt8] {
-        var sender = try #require(sframeSenders[ssrc])
-        let protectedFrame = try sender.protect(frame)
-        sframeSenders[ssrc] = sender
+        let protectedFrame = try #require(sframeSenders[ssrc]).protect(frame)
         let header = RTPHeader(
             marker: true, payloadType: 111, sequenceNumber: SequenceNumber(sequenceNumber),
             timestamp: RTPTimestamp(UInt32(sequenceNumber) * 960), ssrc: ssrc)
@@ -87,6 +84,12 @@ private struct Peer {
     mutating func receive(srtp datagram: [UInt8]) throws -> [UInt8] {
         let ssrc = SSRC(UInt32(datagram[8]) << 24 | UInt32(datagram[9]) << 16 | UInt32(datagram[10]) << 8 | UInt32(datagram[11]))
         let rtp = try RTPPacket(parsing: try #require(srtpInbound[ssrc]).unprotect(srtp: datagram))
+        // The frame's KID must belong to the packet's stream (v1.md §2 rule 1).
+        var reader = ByteReader(rtp.payload)
+        let header = try SFrameHeader(reading: &reader)
+        guard ring.key(forKeyID: header.keyID, ssrc: rtp.header.ssrc) != nil else {
+            throw CryptoError.rejected(reason: "KID \(header.keyID) does not belong to \(rtp.header.ssrc)")
+        }
         return try sframeReceiver.unprotect(Array(rtp.payload))
     }
 }
@@ -114,11 +117,11 @@ private let wallClock = HandshakeTimestamp(nanosecondsSinceUnixEpoch: 1_795_000_
 private func connectedPeers() throws -> (alice: Peer, bob: Peer) {
     var alice = Peer()
     var bob = Peer()
-    var initiator = try HandshakeInitiator(
+    let initiator = try HandshakeInitiator(
         identity: alice.identity, responder: bob.identity.publicKey, callID: CallID.random(), initiatorIndex: 0x1111_1111,
         offer: Array("offer: opus, vp8".utf8), timestamp: wallClock)
-    var responder = HandshakeResponder(identity: bob.identity)
-    var pending = try responder.receive(datagram: initiator.initiation[...], now: wallClock)
+    let responder = HandshakeResponder(identity: bob.identity)
+    let pending = try responder.receive(datagram: initiator.initiation[...], now: wallClock)
     // Bob sees who calls and what they offer before he answers.
     #expect(pending.initiatorStaticKey == alice.identity.publicKey)
     #expect(pending.offer == Array("offer: opus, vp8".utf8))
@@ -203,12 +206,12 @@ private func connectedPeers() throws -> (alice: Peer, bob: Peer) {
         let initiator = try HandshakeInitiator(
             identity: alice, responder: bob.publicKey, callID: CallID.random(), initiatorIndex: 7, offer: [1],
             timestamp: wallClock)
-        var responder = HandshakeResponder(identity: bob)
+        let responder = HandshakeResponder(identity: bob)
         var tampered = initiator.initiation
         tampered[tampered.count - 1] ^= 0x01
         #expect(throws: CryptoError.self) { try responder.receive(datagram: tampered[...], now: wallClock) }
         // Addressed to Bob's key, read by Mallory: it does not decrypt.
-        var wrongResponder = HandshakeResponder(identity: mallory)
+        let wrongResponder = HandshakeResponder(identity: mallory)
         #expect(throws: CryptoError.self) { try wrongResponder.receive(datagram: initiator.initiation[...], now: wallClock) }
         // The genuine initiation is accepted once; replayed, it is refused.
         _ = try responder.receive(datagram: initiator.initiation[...], now: wallClock)
@@ -221,6 +224,18 @@ private func connectedPeers() throws -> (alice: Peer, bob: Peer) {
                 return
             }
         }
+    }
+
+    @Test func aFrameMovedToAnotherStreamIsRefused() throws {
+        var (alice, bob) = try connectedPeers()
+        // Alice's audio frame, re-packetized by someone holding the hop-by-hop keys as her video stream.
+        let audioPacket = try alice.send(frame: [7, 7, 7], ssrc: SSRC(0xA0D1_0000), sequenceNumber: 1)
+        let audio = try RTPPacket(parsing: try #require(bob.srtpInbound[SSRC(0xA0D1_0000)]).unprotect(srtp: audioPacket))
+        let moved = RTPPacket(
+            header: RTPHeader(payloadType: 96, sequenceNumber: SequenceNumber(1), timestamp: RTPTimestamp(0), ssrc: SSRC(0xA71D_E000)),
+            payload: audio.payload)
+        let videoSender = try #require(alice.srtpOutbound[SSRC(0xA71D_E000)])
+        #expect(throws: CryptoError.self) { try bob.receive(srtp: videoSender.protect(moved)) }
     }
 
     @Test func forgedMediaIsDroppedAndCountedWhileTheCallGoesOn() throws {
