@@ -19,3 +19,24 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 }
+
+extension RandomNumberGenerator {
+    /// `bytes` with a few random changes — a flipped bit, a changed byte, a cut tail or an extended tail,
+    /// `changes` times — for feeding parsers damaged input (property tests, packet corruption).
+    public mutating func mutated(_ bytes: [UInt8], changes: ClosedRange<Int> = 1...3) -> [UInt8] {
+        var result = bytes
+        for _ in 0..<Int.random(in: changes, using: &self) {
+            switch Int.random(in: 0..<4, using: &self) {
+            case 0 where !result.isEmpty:
+                result[Int.random(in: 0..<result.count, using: &self)] ^= UInt8(1) << UInt8.random(in: 0..<8, using: &self)
+            case 1 where !result.isEmpty:
+                result[Int.random(in: 0..<result.count, using: &self)] = UInt8.random(in: 0...255, using: &self)
+            case 2:
+                result = Array(result.prefix(Int.random(in: 0...result.count, using: &self)))
+            default:
+                result += (0..<Int.random(in: 1...8, using: &self)).map { _ in UInt8.random(in: 0...255, using: &self) }
+            }
+        }
+        return result
+    }
+}

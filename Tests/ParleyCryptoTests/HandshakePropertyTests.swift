@@ -2,23 +2,6 @@
 import ParleyWire
 import Testing
 
-/// `bytes` with a few random changes: flipped bits, changed bytes, cut or extended tails.
-private func mutated(_ bytes: [UInt8], using random: inout SplitMix64) -> [UInt8] {
-    var result = bytes
-    for _ in 0..<Int.random(in: 1...3, using: &random) {
-        switch Int.random(in: 0..<4, using: &random) {
-        case 0 where !result.isEmpty:
-            result[Int.random(in: 0..<result.count, using: &random)] ^= UInt8(1) << UInt8.random(in: 0..<8, using: &random)
-        case 1 where !result.isEmpty:
-            result[Int.random(in: 0..<result.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
-        case 2:
-            result = Array(result.prefix(Int.random(in: 0...result.count, using: &random)))
-        default:
-            result += (0..<Int.random(in: 1...8, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
-        }
-    }
-    return result
-}
 
 private func randomBytes(firstByte: UInt8?, using random: inout SplitMix64) -> [UInt8] {
     var bytes = (0..<Int.random(in: 0...200, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
@@ -39,7 +22,7 @@ private func randomBytes(firstByte: UInt8?, using random: inout SplitMix64) -> [
         for round in 0..<3_000 {
             let bytes = round % 3 == 0
                 ? randomBytes(firstByte: round % 2 == 0 ? HandshakeInitiation.type : nil, using: &random)
-                : mutated(initiation, using: &random)
+                : random.mutated(initiation)
             // A responder is a class (one owner, never copied): each round gets a fresh one, so an
             // initiation accepted in one round does not make the genuine one a replay in the next.
             let fresh = HandshakeResponder(identity: HandshakeFixture.bob)
@@ -67,7 +50,7 @@ private func randomBytes(firstByte: UInt8?, using random: inout SplitMix64) -> [
         for round in 0..<3_000 {
             let bytes = round % 3 == 0
                 ? randomBytes(firstByte: round % 2 == 0 ? HandshakeResponse.type : nil, using: &random)
-                : mutated(response, using: &random)
+                : random.mutated(response)
             let fresh = try HandshakeFixture.aliceCallsBob(ephemeral: ephemeral)
             do {
                 _ = try fresh.receive(datagram: bytes[...])
@@ -82,7 +65,7 @@ private func randomBytes(firstByte: UInt8?, using random: inout SplitMix64) -> [
         var random = SplitMix64(seed: 0x5041_5253)
         let initiation = try HandshakeFixture.aliceCallsBob().initiation
         for _ in 0..<20_000 {
-            let bytes = mutated(initiation, using: &random)
+            let bytes = random.mutated(initiation)
             if let parsed = try? HandshakeInitiation(parsing: bytes) {
                 #expect(parsed.serialize() == bytes)
             }

@@ -3,24 +3,6 @@ import ParleyWire
 import Testing
 
 @Suite struct PairwiseChannelPropertyTests {
-    /// `bytes` with a few random changes: flipped bits, changed bytes, cut or extended tails.
-    static func mutate(_ bytes: [UInt8], using random: inout SplitMix64) -> [UInt8] {
-        var result = bytes
-        for _ in 0..<Int.random(in: 1...3, using: &random) {
-            switch Int.random(in: 0..<4, using: &random) {
-            case 0 where !result.isEmpty:
-                result[Int.random(in: 0..<result.count, using: &random)] ^= 1 << UInt8.random(in: 0..<8, using: &random)
-            case 1 where !result.isEmpty:
-                result[Int.random(in: 0..<result.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
-            case 2:
-                result = Array(result.prefix(Int.random(in: 0...result.count, using: &random)))
-            default:
-                result += (0..<Int.random(in: 1...8, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
-            }
-        }
-        return result
-    }
-
     @Test func randomAndMutatedDatagramsNeverTrapNeverAuthenticateAndChangeNothing() throws {
         let pair = try ChannelPair(configuration: .init(datagramsPerEpoch: 8))
         var random = SplitMix64(seed: 0xC4A1_2024)
@@ -45,7 +27,7 @@ import Testing
                 bytes += (0..<Int.random(in: 0...64, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
                 input = bytes
             default:  // a genuine datagram, mutated
-                input = Self.mutate(genuine[Int.random(in: 0..<genuine.count, using: &random)], using: &random)
+                input = random.mutated(genuine[Int.random(in: 0..<genuine.count, using: &random)])
             }
             do {
                 _ = try pair.b.receive(datagram: input, now: instant(milliseconds: 100))

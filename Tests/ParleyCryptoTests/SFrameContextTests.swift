@@ -296,7 +296,7 @@ private func frame(_ size: Int, seed: Int = 0) -> [UInt8] {
                 if round % 3 == 0 {
                     input = (0..<Int.random(in: 0...48, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
                 } else {
-                    input = SFrameFuzz.mutated(original.protected, using: &random)
+                    input = random.mutated(original.protected, changes: 1...4)
                 }
                 let fresh = try freshReceiver()
                 let metadata = [UInt8(round % originals.count)]

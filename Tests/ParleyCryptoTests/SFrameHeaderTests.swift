@@ -113,7 +113,7 @@ private let malformedHeaders: [(bytes: [UInt8], error: WireError)] = [
                 input = (0..<Int.random(in: 0...20, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
             } else {
                 let seed = headerFixtures[round / 2 % headerFixtures.count].bytes
-                input = SFrameFuzz.mutated(seed, using: &random)
+                input = random.mutated(seed, changes: 1...4)
             }
             guard let header = try? SFrameHeader(parsing: input) else {
                 // Reading a prefix must fail too, or stop inside the buffer.
@@ -137,23 +137,3 @@ private let malformedHeaders: [(bytes: [UInt8], error: WireError)] = [
     }
 }
 
-/// Seeded mutations shared by the SFrame property tests.
-enum SFrameFuzz {
-    /// `bytes` with one to four random changes: a flipped bit, a changed byte, a cut or an extended tail.
-    static func mutated(_ bytes: [UInt8], using random: inout SplitMix64) -> [UInt8] {
-        var result = bytes
-        for _ in 0..<Int.random(in: 1...4, using: &random) {
-            switch Int.random(in: 0..<4, using: &random) {
-            case 0 where !result.isEmpty:
-                result[Int.random(in: 0..<result.count, using: &random)] ^= 1 << UInt8.random(in: 0..<8, using: &random)
-            case 1 where !result.isEmpty:
-                result[Int.random(in: 0..<result.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
-            case 2:
-                result = Array(result.prefix(Int.random(in: 0...result.count, using: &random)))
-            default:
-                result += (0..<Int.random(in: 1...8, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
-            }
-        }
-        return result
-    }
-}

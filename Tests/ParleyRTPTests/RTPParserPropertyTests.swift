@@ -2,23 +2,6 @@ import ParleyRTP
 import ParleyWire
 import Testing
 
-/// `bytes` with a few random changes: flipped bits, changed bytes, cut or extended tails.
-func mutated(_ bytes: [UInt8], using random: inout SplitMix64) -> [UInt8] {
-    var result = bytes
-    for _ in 0..<Int.random(in: 1...4, using: &random) {
-        switch Int.random(in: 0..<4, using: &random) {
-        case 0 where !result.isEmpty:
-            result[Int.random(in: 0..<result.count, using: &random)] ^= UInt8(1) << UInt8.random(in: 0..<8, using: &random)
-        case 1 where !result.isEmpty:
-            result[Int.random(in: 0..<result.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
-        case 2:
-            result = Array(result.prefix(Int.random(in: 0...result.count, using: &random)))
-        default:
-            result += (0..<Int.random(in: 1...8, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
-        }
-    }
-    return result
-}
 
 @Suite struct RTPParserPropertyTests {
     @Test func randomAndMutatedBuffersNeverTrapAndWhatParsesRoundTrips() throws {
@@ -30,7 +13,7 @@ func mutated(_ bytes: [UInt8], using random: inout SplitMix64) -> [UInt8] {
             if round % 4 == 0 {
                 bytes = (0..<Int.random(in: 0...64, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
             } else {
-                bytes = mutated(seeds[round % 2], using: &random)
+                bytes = random.mutated(seeds[round % 2], changes: 1...4)
             }
             guard let packet = try? RTPPacket(parsing: bytes) else { continue }
             parsedCount += 1

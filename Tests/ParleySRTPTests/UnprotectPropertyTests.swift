@@ -3,23 +3,6 @@ import ParleySRTP
 import ParleyWire
 import Testing
 
-/// `bytes` with a few random changes: flipped bits, changed bytes, cut or extended tails.
-func mutated(_ bytes: [UInt8], using random: inout SplitMix64) -> [UInt8] {
-    var result = bytes
-    for _ in 0..<Int.random(in: 1...3, using: &random) {
-        switch Int.random(in: 0..<4, using: &random) {
-        case 0 where !result.isEmpty:
-            result[Int.random(in: 0..<result.count, using: &random)] ^= UInt8(1) << UInt8.random(in: 0..<8, using: &random)
-        case 1 where !result.isEmpty:
-            result[Int.random(in: 0..<result.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
-        case 2:
-            result = Array(result.prefix(Int.random(in: 0...result.count, using: &random)))
-        default:
-            result += (0..<Int.random(in: 1...8, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
-        }
-    }
-    return result
-}
 
 /// Random bytes, half of them starting like an RTP/RTCP packet (version 2) so that they reach libsrtp.
 func randomBuffer(using random: inout SplitMix64, rtcp: Bool) -> [UInt8] {
@@ -85,7 +68,7 @@ func randomBuffer(using random: inout SplitMix64, rtcp: Bool) -> [UInt8] {
                 delivered.append(input)
             default:
                 let source = Bool.random(using: &random) ? held.randomElement(using: &random) : nil
-                input = mutated(source ?? delivered.randomElement(using: &random) ?? [], using: &random)
+                input = random.mutated(source ?? delivered.randomElement(using: &random) ?? [])
             }
             _ = deliver(input, to: receiver)
             if round % 3 == 0 {
@@ -122,7 +105,7 @@ func randomBuffer(using random: inout SplitMix64, rtcp: Bool) -> [UInt8] {
                 input = try sender.protectRTCP(plain)
                 delivered.append(input)
             default:
-                input = mutated(delivered.randomElement(using: &random) ?? [], using: &random)
+                input = random.mutated(delivered.randomElement(using: &random) ?? [])
             }
             guard let plain = try? receiver.unprotectRTCP(input) else { continue }
             successes += 1
