@@ -63,6 +63,13 @@ let package = Package(
         // MARK: Layer 2 — payload formats (VP8, Opus, RTX).
         .target(name: "ParleyPayload", dependencies: ["ParleyWire", "ParleyRTP"], swiftSettings: strictSwift),
 
+        // MARK: Layer 3 — the sans-IO call session (call parameters for now).
+        .target(
+            name: "ParleySession",
+            dependencies: ["ParleyWire", "ParleyRTP", "ParleyCrypto", "ParleySRTP", "ParleyPayload"],
+            swiftSettings: strictSwift
+        ),
+
         // MARK: Layer 3 — media: frame types, codecs, synthetic sources.
         .target(
             name: "ParleyMedia",
@@ -113,6 +120,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Vectors")],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ParleySessionTests",
+            dependencies: ["ParleySession", "ParleyCrypto", "ParleyRTP", "ParleyWire"],
             swiftSettings: strictSwift
         ),
         .testTarget(
