@@ -63,6 +63,9 @@ let package = Package(
         // MARK: Layer 2 — payload formats (VP8, Opus, RTX).
         .target(name: "ParleyPayload", dependencies: ["ParleyWire", "ParleyRTP"], swiftSettings: strictSwift),
 
+        // MARK: Layer 3 — the seeded network emulator (tests, and a relay process between engines).
+        .target(name: "ParleyNetworkEmulator", dependencies: ["ParleyWire"], swiftSettings: strictSwift),
+
         // MARK: Layer 3 — the sans-IO call session (call parameters for now).
         .target(
             name: "ParleySession",
@@ -120,6 +123,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Vectors")],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ParleyNetworkEmulatorTests",
+            dependencies: ["ParleyNetworkEmulator", "ParleyWire"],
             swiftSettings: strictSwift
         ),
         .testTarget(
