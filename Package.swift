@@ -113,6 +113,13 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // MARK: Test support (test targets only): virtual clock, network emulator.
+        .target(
+            name: "ParleyTestSupport",
+            dependencies: ["ParleyMedia", "ParleyNetworkEmulator", "ParleyWire"],
+            swiftSettings: strictSwift
+        ),
+
         // MARK: Tests.
         .testTarget(name: "ParleyWireTests", dependencies: ["ParleyWire"], swiftSettings: strictSwift),
         .testTarget(name: "ParleyRTPTests", dependencies: ["ParleyRTP", "ParleyWire"], swiftSettings: strictSwift),
@@ -154,7 +161,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ParleyMediaTests",
-            dependencies: ["ParleyMedia", "ParleyWire", "CParleyShims"],
+            dependencies: ["ParleyMedia", "ParleyWire", "CParleyShims", "ParleyTestSupport"],
             swiftSettings: strictSwift
         ),
     ]

@@ -1,24 +1,7 @@
 import ParleyMedia
+import ParleyTestSupport
 import ParleyWire
-import Synchronization
 import Testing
-
-/// A virtual clock: sleeping moves time to the deadline at once; tests can also move it by hand.
-final class VirtualClock: MediaClock {
-    private let current = Mutex(MonotonicInstant(nanoseconds: 1_000_000_000))
-    private let sleeps = Atomic<Int>(0)
-
-    var sleepCount: Int { sleeps.load(ordering: .relaxed) }
-
-    func now() -> MonotonicInstant { current.withLock { $0 } }
-
-    func advance(by duration: Duration) { current.withLock { $0 = $0 + duration } }
-
-    func sleep(until deadline: MonotonicInstant) async throws {
-        sleeps.add(1, ordering: .relaxed)
-        current.withLock { $0 = max($0, deadline) }
-    }
-}
 
 @Suite struct CaptureTickerTests {
     @Test func nominalPaceTicksOncePerInterval() async throws {
