@@ -218,6 +218,41 @@ private func storageError(_ body: () throws -> Any?) -> (path: String, reason: S
         }
     }
 
+    @Test func aKeyFileWithASecondHardLinkIsRefused() throws {
+        try withScratch { root in
+            let created = try IdentityStore(directory: root).loadOrCreate()
+            let path = root + "/identity.key"
+            let bytes = readFile(path)
+            #expect(link(path, root + "/copy.key") == 0)
+            let error = try #require(storageError { try IdentityStore(directory: root).loadOrCreate() })
+            #expect(error.path == path)
+            #expect(error.reason.contains("has 2 hard links, must have exactly 1"), "\(error.reason)")
+            #expect(error.reason.contains("-samefile \(path)"), "\(error.reason)")
+            #expect(storageError { try IdentityStore(directory: root).load() }?.path == path)
+            #expect(readFile(path) == bytes, "the file is left as it was")
+            // With the second name removed the key loads again.
+            #expect(unlink(root + "/copy.key") == 0)
+            #expect(try IdentityStore(directory: root).load()?.publicKey == created.publicKey)
+        }
+    }
+
+    @Test func aStateDirectoryReplacedByASymbolicLinkIsRefused() throws {
+        try withScratch { root in
+            let directory = root + "/state"
+            _ = try IdentityStore(directory: directory).loadOrCreate()
+            // Swap the checked directory for a link to an equally safe one (mode 0700, our own, with a key).
+            #expect(rename(directory, root + "/elsewhere") == 0)
+            #expect(symlink(root + "/elsewhere", directory) == 0)
+            for spelling in [directory, directory + "/"] {
+                let error = try #require(storageError { try IdentityStore(directory: spelling).loadOrCreate() }, "\(spelling)")
+                #expect(error.path == spelling)
+                #expect(error.reason.contains("symbolic link"), "\(error.reason)")
+                #expect(storageError { try IdentityStore(directory: spelling).load() }?.reason.contains("symbolic link") == true)
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/elsewhere") == ["identity.key"], "nothing is written through the link")
+        }
+    }
+
     @Test func aDirectoryInPlaceOfTheKeyFileIsRefused() throws {
         try withScratch { root in
             try FileManager.default.createDirectory(atPath: root + "/identity.key", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
