@@ -1,5 +1,6 @@
 import Foundation
 @_spi(Testing) import ParleyCrypto
+import ParleyWire
 import Testing
 
 /// The worked example of Protocols/peer/handshake.md §8: fixed keys, ephemerals, indices, call id and
@@ -27,7 +28,7 @@ import Testing
     static let timestamp = HandshakeTimestamp(nanosecondsSinceUnixEpoch: 1_735_689_600_000_000_000)  // 2025-01-01T00:00:00Z
 
     private static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        bytes.hexString
     }
 
     private struct Run {

@@ -8,8 +8,7 @@ private let alice = "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"
 private let bob = "3p7bfXt9wbTTW2HC7OQ1Nz-DQ8hbeGdNrfx-FG-IK08"
 
 private func hexBytes(_ text: String) -> [UInt8] {
-    let digits = Array(text.utf8)
-    return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
+    [UInt8](hexString: text)!
 }
 
 /// Which kind of `CryptoError` `body` throws: "malformed", "invalidKey", another kind, or "none".

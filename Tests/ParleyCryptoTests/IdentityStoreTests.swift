@@ -1,5 +1,6 @@
 import Foundation
 import ParleyCrypto
+import ParleyWire
 import Testing
 
 #if canImport(Glibc)
@@ -20,8 +21,7 @@ private let aliceKeyFile: [UInt8] =
     + alicePublicKey  // bytes 44-75
 
 private func hexBytes(_ text: String) -> [UInt8] {
-    let digits = Array(text.utf8)
-    return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
+    [UInt8](hexString: text)!
 }
 
 /// Runs `body` with a fresh directory path under the temporary directory (not created), then removes it.

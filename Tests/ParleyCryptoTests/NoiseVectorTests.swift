@@ -1,5 +1,6 @@
 import Foundation
 @_spi(Testing) import ParleyCrypto
+import ParleyWire
 import Testing
 
 /// The Noise Protocol Framework test vectors from cacophony and snow (Vectors/noise-ik-xx.json, copied
@@ -38,18 +39,11 @@ private struct NoiseVectors: Decodable {
 }
 
 private func bytes(_ hex: String) -> [UInt8] {
-    var result: [UInt8] = []
-    var index = hex.startIndex
-    while index < hex.endIndex {
-        let next = hex.index(index, offsetBy: 2)
-        result.append(UInt8(hex[index..<next], radix: 16)!)
-        index = next
-    }
-    return result
+    [UInt8](hexString: hex)!
 }
 
 private func hex(_ bytes: [UInt8]) -> String {
-    bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    bytes.hexString
 }
 
 /// Runs one vector: both sides with their fixed keys, every handshake message written by one side

@@ -6,8 +6,7 @@ import Testing
 /// these bytes. (They were also checked with Python's `cryptography` AESGCM, independently of Parley.)
 @Suite struct PairwiseChannelWorkedExampleTests {
     static func bytes(_ hex: String) -> [UInt8] {
-        let digits = hex.filter { !$0.isWhitespace }.map { UInt8(String($0), radix: 16)! }
-        return stride(from: 0, to: digits.count, by: 2).map { digits[$0] << 4 | digits[$0 + 1] }
+        [UInt8](hexString: hex)!
     }
 
     static let mediaStateDatagram = bytes("""

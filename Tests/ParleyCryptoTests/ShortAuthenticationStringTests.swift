@@ -4,8 +4,7 @@ import ParleyWire
 import Testing
 
 private func hexBytes(_ text: String) -> [UInt8] {
-    let digits = Array(text.utf8)
-    return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
+    [UInt8](hexString: text)!
 }
 
 /// Test vectors of Protocols/peer/verification.md §5: handshake hash → SAS bytes, words, emoji.

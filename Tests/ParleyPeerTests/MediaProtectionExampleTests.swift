@@ -34,7 +34,7 @@ import Testing
         """
 
     private static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        bytes.hexString
     }
 
     private static func compact(_ text: String) -> String {

@@ -6,10 +6,8 @@ import Testing
 
 /// The bytes written in `text` as hex; spaces and newlines are ignored.
 func hex(_ text: String) -> [UInt8] {
-    let characters = text.filter { !$0.isWhitespace }
-    let digits = characters.compactMap(\.hexDigitValue)
-    precondition(digits.count == characters.count && digits.count.isMultiple(of: 2), "bad hex in a test: \(text)")
-    return stride(from: 0, to: digits.count, by: 2).map { UInt8(digits[$0] << 4 | digits[$0 + 1]) }
+    guard let bytes = [UInt8](hexString: text) else { preconditionFailure("bad hex in a test: \(text)") }
+    return bytes
 }
 
 /// A master key and salt of the right sizes for `suite`, different for each `seed`.

@@ -102,3 +102,18 @@ import Testing
         #expect(SequenceNumber(2).distance(from: SequenceNumber(65_534)) == 4)
     }
 }
+
+@Suite struct HexTests {
+    @Test func hexRoundTripsAndIgnoresWhitespace() {
+        #expect([UInt8](hexString: "00 ff\n0A b1") == [0x00, 0xFF, 0x0A, 0xB1])
+        #expect([UInt8](0...255).hexString.count == 512)
+        #expect([UInt8](hexString: [UInt8](0...255).hexString) == [UInt8](0...255))
+        #expect([0xDE, 0xAD].hexString == "dead")
+    }
+
+    @Test func oddCountOrOtherCharactersAreRefused() {
+        #expect([UInt8](hexString: "abc") == nil)
+        #expect([UInt8](hexString: "0g") == nil)
+        #expect([UInt8](hexString: "0x00") == nil)
+    }
+}
