@@ -10,8 +10,9 @@ SHELL := /bin/bash
 # The Swift toolchain: on these machines in /opt/swift, on PATH only for login shells.
 export PATH := $(PATH):/opt/swift/usr/bin
 
-# Exactly what Parley needs from Debian: pkg-config and the five C libraries' development packages.
-DEBIAN_PACKAGES := pkg-config libopus-dev libvpx-dev libsrtp2-dev libpulse-dev libv4l-dev
+# Exactly what Parley needs from Debian: pkg-config and the six C libraries' development packages
+# (libsonic: the speech time-stretch the audio jitter buffer uses).
+DEBIAN_PACKAGES := pkg-config libopus-dev libvpx-dev libsrtp2-dev libpulse-dev libv4l-dev libsonic-dev
 
 SWIFT_BUILD_FLAGS ?=
 DEMO_SECONDS ?= 10
@@ -50,6 +51,8 @@ bench: deps
 	"$$(swift build -c release --show-bin-path)/parley-wire-bench"
 	@echo
 	"$$(swift build -c release --show-bin-path)/parley-security-bench"
+	@echo
+	"$$(swift build -c release --show-bin-path)/parley-session-bench"
 
 clean:
 	rm -rf .build

@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "parley-codec-bench", targets: ["ParleyCodecBenchmarks"]),
         .executable(name: "parley-wire-bench", targets: ["ParleyWireBenchmarks"]),
         .executable(name: "parley-security-bench", targets: ["ParleySecurityBenchmarks"]),
+        .executable(name: "parley-session-bench", targets: ["ParleySessionBenchmarks"]),
         .library(name: "ParleyMedia", targets: ["ParleyMedia"]),
     ],
     dependencies: [
@@ -31,6 +32,8 @@ let package = Package(
         .systemLibrary(name: "CSRTP", pkgConfig: "libsrtp2", providers: [.apt(["libsrtp2-dev"])]),
         .systemLibrary(name: "CPulse", pkgConfig: "libpulse", providers: [.apt(["libpulse-dev"])]),
         .systemLibrary(name: "CV4L2", pkgConfig: "libv4l2", providers: [.apt(["libv4l-dev"])]),
+        // libsonic ships no pkg-config file: its module map links `sonic` by name.
+        .systemLibrary(name: "CSonic", providers: [.apt(["libsonic-dev"])]),
         .target(
             name: "CParleyShims",
             dependencies: ["COpus", "CVPX", "CSRTP", "CPulse", "CV4L2"]
@@ -63,20 +66,28 @@ let package = Package(
         // MARK: Layer 2 — payload formats (VP8, Opus, RTX).
         .target(name: "ParleyPayload", dependencies: ["ParleyWire", "ParleyRTP"], swiftSettings: strictSwift),
 
+        // MARK: Layer 2 — jitter buffers and loss recovery: audio (NetEq-class, libsonic time-stretch) and
+        // video (decodability, NACK, key-frame requests, render timing, RTX history), driven by `now`.
+        .target(
+            name: "ParleyJitter",
+            dependencies: ["ParleyWire", "ParleyRTP", "ParleyPayload", "CSonic"],
+            swiftSettings: strictSwift
+        ),
+
         // MARK: Layer 3 — the seeded network emulator (tests, and a relay process between engines).
         .target(name: "ParleyNetworkEmulator", dependencies: ["ParleyWire"], swiftSettings: strictSwift),
 
-        // MARK: Layer 3 — the sans-IO call session (call parameters for now).
+        // MARK: Layer 3 — the sans-IO call session.
         .target(
             name: "ParleySession",
-            dependencies: ["ParleyWire", "ParleyRTP", "ParleyCrypto", "ParleySRTP", "ParleyPayload"],
+            dependencies: ["ParleyWire", "ParleyRTP", "ParleyCrypto", "ParleySRTP", "ParleyPayload", "ParleyJitter"],
             swiftSettings: strictSwift
         ),
 
         // MARK: Layer 3 — media: frame types, codecs, synthetic sources.
         .target(
             name: "ParleyMedia",
-            dependencies: ["ParleyWire", "CParleyShims"],
+            dependencies: ["ParleyWire", "ParleyJitter", "CParleyShims"],
             swiftSettings: strictSwift
         ),
 
@@ -113,10 +124,23 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // Counts heap allocations of a benchmark process (interposes malloc & co.; benchmarks only).
+        .target(name: "CParleyAllocationCounter", path: "Benchmarks/AllocationCounter"),
+
+        .executableTarget(
+            name: "ParleySessionBenchmarks",
+            dependencies: [
+                "ParleySession", "ParleyCrypto", "ParleyJitter", "ParleyMedia", "ParleyNetworkEmulator", "ParleyPayload",
+                "ParleyWire", "CParleyAllocationCounter",
+            ],
+            path: "Benchmarks/SessionBenchmarks",
+            swiftSettings: strictSwift
+        ),
+
         // MARK: Test support (test targets only): virtual clock, network emulator.
         .target(
             name: "ParleyTestSupport",
-            dependencies: ["ParleyMedia", "ParleyNetworkEmulator", "ParleyWire"],
+            dependencies: ["ParleyMedia", "ParleyNetworkEmulator", "ParleySession", "ParleyJitter", "ParleyWire"],
             swiftSettings: strictSwift
         ),
 
@@ -138,8 +162,16 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(
+            name: "ParleyJitterTests",
+            dependencies: ["ParleyJitter", "ParleyMedia", "ParleyPayload", "ParleyRTP", "ParleyWire", "ParleyTestSupport"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
             name: "ParleySessionTests",
-            dependencies: ["ParleySession", "ParleyCrypto", "ParleyRTP", "ParleyWire"],
+            dependencies: [
+                "ParleySession", "ParleyJitter", "ParleyCrypto", "ParleyRTP", "ParleyWire", "ParleyMedia",
+                "ParleyTestSupport",
+            ],
             swiftSettings: strictSwift
         ),
         .testTarget(

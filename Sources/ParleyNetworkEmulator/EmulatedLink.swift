@@ -141,7 +141,13 @@ public struct EmulatedLink: Sendable {
         let transit = max(0, parameters.delay.totalNanoseconds + jitterSample())
         var arrival = MonotonicInstant(nanoseconds: departure.nanoseconds + transit)
         if !parameters.allowsReordering { arrival = max(arrival, latestArrival) }
-        latestArrival = max(latestArrival, arrival)
+        if let spikes = parameters.delaySpikes, bernoulli(spikes.probability) {
+            // Held back on its own: successors are not queued behind a spike.
+            arrival = arrival + spikes.extraDelay
+            counters.spiked += 1
+        } else {
+            latestArrival = max(latestArrival, arrival)
+        }
         var bytes = datagram
         if bernoulli(parameters.corruption) {
             bytes = generator.mutated(bytes)
@@ -224,6 +230,8 @@ public struct LinkCounters: Sendable, Equatable {
     public var reordered = 0
     /// Copies damaged by corruption.
     public var corrupted = 0
+    /// Datagrams held back by a delay spike.
+    public var spiked = 0
 
     /// All counters zero.
     public init() {}

@@ -26,6 +26,8 @@ public struct LinkParameters: Sendable, Equatable {
     /// The probability that a delivered copy is damaged with `RandomNumberGenerator.mutated(_:changes:)`
     /// (flipped bits, changed bytes, cut or extended tails).
     public var corruption: Double
+    /// Isolated delay spikes: single datagrams held back much longer than the rest, or `nil` for none.
+    public var delaySpikes: DelaySpikes?
 
     /// A link with the given impairments; every argument defaults to "none".
     public init(
@@ -36,7 +38,8 @@ public struct LinkParameters: Sendable, Equatable {
         burstLoss: GilbertElliott? = nil,
         duplication: Double = 0,
         bandwidth: BandwidthCap? = nil,
-        corruption: Double = 0
+        corruption: Double = 0,
+        delaySpikes: DelaySpikes? = nil
     ) {
         self.delay = delay
         self.jitter = jitter
@@ -46,6 +49,7 @@ public struct LinkParameters: Sendable, Equatable {
         self.duplication = duplication
         self.bandwidth = bandwidth
         self.corruption = corruption
+        self.delaySpikes = delaySpikes
     }
 
     /// A perfect link: every datagram delivered at the instant it is sent.
@@ -53,6 +57,22 @@ public struct LinkParameters: Sendable, Equatable {
 
     /// A datagram that is never delivered: the link is down (a total outage).
     public static let down = LinkParameters(randomLoss: 1)
+}
+
+/// Isolated delay spikes: each datagram, with probability `probability`, arrives `extraDelay` later than
+/// its jitter alone would make it. A spiked datagram is held back on its own: later datagrams overtake it
+/// (as a link-layer retransmission does), so a spike never delays its successors.
+public struct DelaySpikes: Sendable, Equatable {
+    /// The chance that a datagram is spiked, `0...1`.
+    public var probability: Double
+    /// How much later a spiked datagram arrives.
+    public var extraDelay: Duration
+
+    /// Spikes of `extraDelay` on a fraction `probability` of the datagrams.
+    public init(probability: Double, extraDelay: Duration) {
+        self.probability = probability
+        self.extraDelay = extraDelay
+    }
 }
 
 /// The distribution of the per-datagram deviation from a link's fixed delay.
