@@ -429,6 +429,7 @@ public final class CallSession {
         snapshot.outbound = outgoing.values.sorted { $0.description.ssrc.rawValue < $1.description.ssrc.rawValue }.map {
             var statistics = $0.statistics
             statistics.srtp = $0.srtp?.statistics ?? .init()
+            statistics.peerReportedLoss = $0.peerReportedLoss
             return statistics
         }
         snapshot.inbound = incoming.values.sorted { $0.description.ssrc.rawValue < $1.description.ssrc.rawValue }.map {
@@ -439,6 +440,7 @@ public final class CallSession {
                 statistics.retransmissionSRTP = context.statistics
             }
             statistics.packetsLost = stream.reception.cumulativeLost
+            statistics.smoothedLoss = stream.smoothedLoss
             statistics.jitter = stream.reception.jitter / Double(stream.description.clockRate)
             statistics.audio = stream.audio?.statistics
             statistics.audioTargetDelay = stream.audio?.targetDelay
@@ -898,9 +900,9 @@ public final class CallSession {
             switch packet {
             case .senderReport(let report):
                 incoming[report.ssrc]?.reception.recordSenderReport(ntpTimestamp: report.ntpTimestamp, arrival: now)
-                measureRoundTrip(report.reportBlocks, now: now)
+                handleReportBlocks(report.reportBlocks, now: now)
             case .receiverReport(let report):
-                measureRoundTrip(report.reportBlocks, now: now)
+                handleReportBlocks(report.reportBlocks, now: now)
             case .genericNACK(let nack):
                 retransmit(nack, now: now)
             case .pictureLossIndication(let pli):
@@ -913,6 +915,19 @@ public final class CallSession {
                 break
             }
         }
+    }
+
+    /// An RTCP loss fraction (1/256 units) folded into a running estimate (weight 1/4 per report).
+    private static func smoothed(_ estimate: Double, _ fractionLost: UInt8) -> Double {
+        estimate * 0.75 + Double(fractionLost) / 256 * 0.25
+    }
+
+    private func handleReportBlocks(_ blocks: [RTCPReportBlock], now: MonotonicInstant) {
+        for block in blocks {
+            guard let stream = outgoing[block.ssrc] else { continue }
+            stream.peerReportedLoss = Self.smoothed(stream.peerReportedLoss, block.fractionLost)
+        }
+        measureRoundTrip(blocks, now: now)
     }
 
     private func measureRoundTrip(_ blocks: [RTCPReportBlock], now: MonotonicInstant) {
@@ -940,13 +955,17 @@ public final class CallSession {
                 let original = history.retransmission(
                     of: sequenceNumber, now: now, roundTripTime: counters.roundTripTime)
             else { continue }
-            let packet = RTXMapping.wrap(
-                original, ssrc: rtx.ssrc, payloadType: rtx.payloadType, sequenceNumber: rtx.sequenceNumber)
-            rtx.sequenceNumber = rtx.sequenceNumber.advanced(by: 1)
-            guard let datagram = try? srtp.protect(packet) else { continue }
-            stream.statistics.retransmittedPacketsSent += 1
-            stream.statistics.retransmittedBytesSent += original.payload.count
-            transmit(datagram)
+            let copies = stream.peerReportedLoss >= configuration.redundantRecoveryLossThreshold ? 2 : 1
+            for copy in 0..<copies {
+                let packet = RTXMapping.wrap(
+                    original, ssrc: rtx.ssrc, payloadType: rtx.payloadType, sequenceNumber: rtx.sequenceNumber)
+                rtx.sequenceNumber = rtx.sequenceNumber.advanced(by: 1)
+                guard let datagram = try? srtp.protect(packet) else { continue }
+                stream.statistics.retransmittedPacketsSent += 1
+                stream.statistics.retransmittedBytesSent += original.payload.count
+                if copy > 0 { stream.statistics.redundantRetransmissionsSent += 1 }
+                transmit(datagram)
+            }
         }
     }
 
@@ -970,7 +989,9 @@ public final class CallSession {
         nextReport = now + configuration.rtcpInterval * jitter
         var blocks: [RTCPReportBlock] = []
         for stream in incoming.values.sorted(by: { $0.description.ssrc.rawValue < $1.description.ssrc.rawValue }) {
-            if let block = stream.reception.makeReportBlock(now: now) { blocks.append(block) }
+            guard let block = stream.reception.makeReportBlock(now: now) else { continue }
+            blocks.append(block)
+            stream.smoothedLoss = Self.smoothed(stream.smoothedLoss, block.fractionLost)
         }
         var packets: [RTCPPacket] = []
         let ntp = NTPTimestamp(now)
@@ -1034,8 +1055,14 @@ public final class CallSession {
                     stream.video!.frameUndecodable(frame, now: now)
                 }
             case .nack(let sequenceNumbers):
-                sendFeedback(.genericNACK(RTCPGenericNACK(
-                    senderSSRC: feedbackSSRC, mediaSSRC: ssrc, lostSequenceNumbers: sequenceNumbers)))
+                let nack = RTCPPacket.genericNACK(RTCPGenericNACK(
+                    senderSSRC: feedbackSSRC, mediaSSRC: ssrc, lostSequenceNumbers: sequenceNumbers))
+                sendFeedback(nack)
+                if stream.smoothedLoss >= configuration.redundantRecoveryLossThreshold {
+                    // A second SRTCP packet (its own index), so losing one NACK does not cost a round.
+                    sendFeedback(nack)
+                    stream.statistics.redundantNACKsSent += 1
+                }
             case .keyFrameRequest:
                 sendFeedback(.pictureLossIndication(.init(senderSSRC: feedbackSSRC, mediaSSRC: ssrc)))
             case .wait(let until):

@@ -19,6 +19,8 @@ final class OutgoingStream {
     var srtp: SRTPContext?
     var packetizer: VP8Packetizer
     var statistics: OutboundStreamStatistics
+    /// The loss fraction the peer reports for this stream, smoothed over its reports.
+    var peerReportedLoss: Double = 0
 
     init<Generator: RandomNumberGenerator>(
         description: MediaStreamDescription, kind: MediaKind, maximumPayloadSize: Int, using generator: inout Generator
@@ -82,6 +84,8 @@ final class IncomingStream {
     let audio: AudioJitterBuffer?
     var video: VideoReceiver?
     var statistics: InboundStreamStatistics
+    /// The loss fraction this end measures on the stream, smoothed over its reports.
+    var smoothedLoss: Double = 0
 
     init(description: MediaStreamDescription, audio: AudioJitterBuffer?, video: VideoReceiver?) {
         self.description = description

@@ -154,6 +154,10 @@ public struct CallSessionConfiguration: Sendable {
     public var keyFrameRequestMinimumInterval: Duration
     /// Sent video packets are kept for retransmission at least this long (and 3 RTT).
     public var retransmissionRetention: Duration
+    /// From this loss fraction on (smoothed RTCP loss, 0…1), each NACK is sent twice and each requested
+    /// packet is resent twice (two RTX packets), so one lost NACK or retransmission does not cost a second
+    /// repair round (and a freeze). Above 1: never.
+    public var redundantRecoveryLossThreshold: Double
     /// The pairwise channel's tuning.
     public var channel: PairwiseChannel.Configuration
     /// Sender-key rotation.
@@ -162,7 +166,10 @@ public struct CallSessionConfiguration: Sendable {
     public var receiveKeyGracePeriod: Duration
     /// The audio jitter buffer.
     public var audioJitterBuffer: AudioJitterBuffer.Configuration
-    /// The video receive path.
+    /// The video receive path. Once retransmissions are needed, the render delay holds 1.5 × (RTT +
+    /// reordering allowance) more, so a repair that needs a second NACK round (a lost NACK or RTX packet)
+    /// still arrives in time: at 5 % loss and 100 ms RTT this keeps freezes at ≤ 1 per minute (measured:
+    /// 1 freeze each way; 4 with 1 ×), at ≈ 50 ms more latency.
     public var videoReceiver: VideoReceiver.Configuration
     /// Seed of the session's own randomness (initial sequence numbers and timestamps, RTCP intervals) for
     /// reproducible simulations; nil takes the system's. Keys always come from the system generator.
@@ -174,11 +181,12 @@ public struct CallSessionConfiguration: Sendable {
         handshakeTimeout: Duration = .seconds(20), handshakeRetryInterval: Duration = .seconds(1),
         rtcpInterval: Duration = .milliseconds(500), hangUpLinger: Duration = .seconds(2),
         maximumVideoPayloadSize: Int = 1_100, keyFrameRequestMinimumInterval: Duration = .milliseconds(300),
-        retransmissionRetention: Duration = .seconds(1),
+        retransmissionRetention: Duration = .seconds(1), redundantRecoveryLossThreshold: Double = 0.02,
         channel: PairwiseChannel.Configuration = .init(),
         keySchedule: SenderKeySchedule.Configuration = .init(), receiveKeyGracePeriod: Duration = .seconds(5),
         audioJitterBuffer: AudioJitterBuffer.Configuration = .init(),
-        videoReceiver: VideoReceiver.Configuration = .init(), randomSeed: UInt64? = nil
+        videoReceiver: VideoReceiver.Configuration = .init(retransmissionDelayMultiplier: 1.5),
+        randomSeed: UInt64? = nil
     ) {
         self.peerTimeout = peerTimeout
         self.silenceThreshold = silenceThreshold
@@ -189,6 +197,7 @@ public struct CallSessionConfiguration: Sendable {
         self.maximumVideoPayloadSize = maximumVideoPayloadSize
         self.keyFrameRequestMinimumInterval = keyFrameRequestMinimumInterval
         self.retransmissionRetention = retransmissionRetention
+        self.redundantRecoveryLossThreshold = redundantRecoveryLossThreshold
         self.channel = channel
         self.keySchedule = keySchedule
         self.receiveKeyGracePeriod = receiveKeyGracePeriod

@@ -35,6 +35,10 @@ public struct OutboundStreamStatistics: Equatable, Sendable {
     public var retransmittedPacketsSent = 0
     /// Payload bytes resent on the RTX stream (`retransmittedBytesSent`).
     public var retransmittedBytesSent = 0
+    /// Of `retransmittedPacketsSent`, the second copies sent because the peer reported heavy loss.
+    public var redundantRetransmissionsSent = 0
+    /// The loss fraction the peer reports for this stream (smoothed), 0…1.
+    public var peerReportedLoss: Double = 0
     /// What the SRTP context counted.
     public var srtp = SRTPContext.Statistics()
 }
@@ -67,6 +71,10 @@ public struct InboundStreamStatistics: Equatable, Sendable {
     public var sframeMalformed = 0
     /// SFrame drops: the frame's KID belongs to another stream of the peer (v1.md §2 rule 1).
     public var sframeWrongStream = 0
+    /// The loss fraction this end measured on the stream (smoothed over RTCP intervals), 0…1.
+    public var smoothedLoss: Double = 0
+    /// NACK packets sent a second time because the measured loss was heavy.
+    public var redundantNACKsSent = 0
     /// RTP packets that authenticated but did not parse (or an RTX packet that did not unwrap).
     public var malformedPackets = 0
     /// What the SRTP context counted (authentication failures, replays…).

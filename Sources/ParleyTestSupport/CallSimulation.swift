@@ -201,7 +201,9 @@ public struct CallReport: Sendable {
             + "\(f(b.concealedRatio.map { $0 * 100 }))% events>1s \(b.concealmentEventsAfterFirstSecond ?? -1) "
             + "target max \(ms(b.maximumTargetDelay())) end \(ms(b.audioDelays.last?.target)) "
             + "discarded \(audio?.packetsDiscarded ?? 0) accel \(audio?.removedSamplesForAcceleration ?? 0) "
-            + "decel \(audio?.insertedSamplesForDeceleration ?? 0) | rtt \(ms(statisticsB?.roundTripTime))"
+            + "decel \(audio?.insertedSamplesForDeceleration ?? 0) | rtt \(ms(statisticsB?.roundTripTime)) | B→A frames "
+            + "\(atA.videoFramesDecoded)/\(atA.videoFramesSent) freezes \(atA.video?.video?.freezeCount ?? 0) "
+            + "concealed \(f(atA.concealedRatio.map { $0 * 100 }))% target max \(ms(atA.maximumTargetDelay()))"
     }
 }
 
@@ -324,7 +326,7 @@ public final class CallSimulation {
         var stalledSteps = 0
         while now < end {
             let captureEnd = end - .seconds(1)
-            let playoutEnd = end - .milliseconds(900)
+            let playoutEnd = end - .seconds(1)
             var candidates: [MonotonicInstant?] = [path.nextDeliveryTime, a.deadline, b.deadline]
             for playout in [a.nextPlayout, b.nextPlayout] where playout.map({ $0 < playoutEnd }) == true {
                 candidates.append(playout)
@@ -564,9 +566,9 @@ public final class CallSimulation {
 
     private func playout(isA: Bool, now: MonotonicInstant) throws {
         var peer = isA ? a : b
-        // Playout stops shortly after the last capture, so the drained tail is not counted as concealment.
+        // Playout stops with the last capture, so the drained tail is not counted as concealment.
         guard let due = peer.nextPlayout, now >= due, let session = peer.session,
-            now < start + scenario.duration - .milliseconds(900)
+            now < start + scenario.duration - .seconds(1)
         else { return }
         peer.nextPlayout = due + .milliseconds(10)
         if isA { a = peer } else { b = peer }
