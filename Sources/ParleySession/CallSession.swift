@@ -446,6 +446,7 @@ public final class CallSession {
             statistics.audioTargetDelay = stream.audio?.targetDelay
             statistics.audioBufferedDuration = stream.audio?.bufferedDuration
             statistics.video = stream.video?.statistics
+            statistics.videoBufferedFrames = stream.video?.bufferedFrameCount
             return statistics
         }
         return snapshot
@@ -716,23 +717,17 @@ public final class CallSession {
             switch channel.pollOutput() {
             case .transmit(let datagram):
                 transmit(datagram)
-            case .event(.acknowledged(_, .hangUp)):
+            case .event(.acknowledged(_, .hangUp)), .event(.deliveryFailed(_, .hangUp)):
+                // The peer has the hang-up, or the channel stopped trying: either way the call is over.
                 if state == .ending {
                     end(.hangUp)
                     return
                 }
-            case .event(.acknowledged):
-                break
             case .event(.deliveryFailed(_, .senderKeyAnnouncement(let body))):
                 if let announcement = try? SenderKeyAnnouncement(parsing: body[...]) {
                     schedule.abandonPending(ssrc: announcement.ssrc)
                 }
-            case .event(.deliveryFailed(_, .hangUp)):
-                if state == .ending {
-                    end(.hangUp)
-                    return
-                }
-            case .event(.deliveryFailed):
+            case .event(.acknowledged), .event(.deliveryFailed):
                 break
             case .event(.sendCounterExhausted):
                 end(.failure("the pairwise channel used its last counter"))

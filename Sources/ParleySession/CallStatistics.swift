@@ -87,6 +87,8 @@ public struct InboundStreamStatistics: Equatable, Sendable {
     public var audioTargetDelay: Duration?
     /// What the audio jitter buffer holds now, packets and decoded samples (audio streams).
     public var audioBufferedDuration: Duration?
+    /// Frames the video receive path holds now, assembling and waiting (video streams).
+    public var videoBufferedFrames: Int?
     /// The video receive path's counters (video streams).
     public var video: VideoReceiveStatistics?
 }

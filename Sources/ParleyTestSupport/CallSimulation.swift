@@ -177,6 +177,8 @@ public struct CallReport: Sendable {
     public var injected: (forged: Int, replayed: Int, malformed: Int) = (0, 0, 0)
     /// Handshake initiations B's engine part ignored (a replay, or one for a call already answered and heard).
     public var initiationsIgnoredAtB = 0
+    /// The most frames either video receive path held at any playout instant.
+    public var largestBufferedVideoFrames = 0
     /// The most audio either jitter buffer held at any playout.
     public var largestBufferedAudio: Duration = .zero
 
@@ -582,6 +584,9 @@ public final class CallSimulation {
         let sinceActive = now - activeAt
         if let buffered = stream?.audioBufferedDuration {
             report.largestBufferedAudio = max(report.largestBufferedAudio, buffered)
+        }
+        if let frames = session.statistics.inbound.first(where: { $0.kind == .video })?.videoBufferedFrames {
+            report.largestBufferedVideoFrames = max(report.largestBufferedVideoFrames, frames)
         }
         if sinceActive.ticks(atRate: 100) % 10 == 0, let target = stream?.audioTargetDelay {
             media.audioDelays.append((sinceActive, target, stream?.audioBufferedDuration ?? .zero))

@@ -84,6 +84,7 @@ import Testing
             schedule: [ScheduledChange(at: at(20), .down), ScheduledChange(at: at(25), path)], seed: 9))
         #expect(report.finalStates.a == .active && report.finalStates.b == .active)
         #expect(report.largestBufferedAudio <= .seconds(2), "the audio buffer stays bounded")
+        #expect(report.largestBufferedVideoFrames <= CallSessionConfiguration().videoReceiver.maximumFrames)
         for media in [report.atA, report.atB] {
             // Video resumes with a key frame within 1 s of the path coming back.
             let firstAfter = media.decodes.first { $0.at >= .seconds(25) }
