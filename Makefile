@@ -52,6 +52,8 @@ bench: deps
 	@echo
 	"$$(swift build -c release --show-bin-path)/parley-security-bench"
 	@echo
+	"$$(swift build -c release --show-bin-path)/parley-transport-bench"
+	@echo
 	"$$(swift build -c release --show-bin-path)/parley-session-bench"
 
 clean:

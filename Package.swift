@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "parley-wire-bench", targets: ["ParleyWireBenchmarks"]),
         .executable(name: "parley-security-bench", targets: ["ParleySecurityBenchmarks"]),
         .executable(name: "parley-session-bench", targets: ["ParleySessionBenchmarks"]),
+        .executable(name: "parley-transport-bench", targets: ["ParleyTransportBenchmarks"]),
         .library(name: "ParleyMedia", targets: ["ParleyMedia"]),
     ],
     dependencies: [
@@ -84,6 +85,12 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // MARK: Layer 4 — runtime: sockets and routing
+        .target(name: "ParleyRuntime", dependencies: ["ParleyWire", "CParleyShims"], swiftSettings: strictSwift),
+
+        // MARK: Layer 4 — control protocol core
+        .target(name: "ParleyControl", dependencies: ["ParleyWire"], swiftSettings: strictSwift),
+
         // MARK: Layer 3 — media: frame types, codecs, synthetic sources.
         .target(
             name: "ParleyMedia",
@@ -119,10 +126,13 @@ let package = Package(
 
         .executableTarget(
             name: "ParleySecurityBenchmarks",
-            dependencies: ["ParleyCrypto", "ParleySRTP", "ParleyRTP", "ParleyWire", "CSRTP", "CParleyShims"],
+            dependencies: ["ParleyBenchmarkSupport", "ParleyCrypto", "ParleySRTP", "ParleyRTP", "ParleyWire", "CSRTP", "CParleyShims"],
             path: "Benchmarks/SecurityBenchmarks",
             swiftSettings: strictSwift
         ),
+
+        // Clocks and helpers the benchmarks share.
+        .target(name: "ParleyBenchmarkSupport", path: "Benchmarks/Support", swiftSettings: strictSwift),
 
         // Counts heap allocations of a benchmark process (interposes malloc & co.; benchmarks only).
         .target(name: "CParleyAllocationCounter", path: "Benchmarks/AllocationCounter"),
@@ -130,10 +140,17 @@ let package = Package(
         .executableTarget(
             name: "ParleySessionBenchmarks",
             dependencies: [
-                "ParleySession", "ParleyCrypto", "ParleyJitter", "ParleyMedia", "ParleyNetworkEmulator", "ParleyPayload",
+                "ParleyBenchmarkSupport", "ParleySession", "ParleyCrypto", "ParleyJitter", "ParleyMedia", "ParleyNetworkEmulator", "ParleyPayload",
                 "ParleyWire", "CParleyAllocationCounter",
             ],
             path: "Benchmarks/SessionBenchmarks",
+            swiftSettings: strictSwift
+        ),
+
+        .executableTarget(
+            name: "ParleyTransportBenchmarks",
+            dependencies: ["ParleyBenchmarkSupport", "ParleyRuntime"],
+            path: "Benchmarks/TransportBenchmarks",
             swiftSettings: strictSwift
         ),
 
@@ -147,6 +164,8 @@ let package = Package(
         // MARK: Tests.
         .testTarget(name: "ParleyWireTests", dependencies: ["ParleyWire"], swiftSettings: strictSwift),
         .testTarget(name: "ParleyRTPTests", dependencies: ["ParleyRTP", "ParleyWire"], swiftSettings: strictSwift),
+        .testTarget(name: "ParleyRuntimeTests", dependencies: ["ParleyRuntime", "ParleyWire"], swiftSettings: strictSwift),
+        .testTarget(name: "ParleyControlTests", dependencies: ["ParleyControl"], swiftSettings: strictSwift),
         .testTarget(
             name: "ParleyCryptoTests",
             dependencies: [

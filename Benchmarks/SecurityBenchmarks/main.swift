@@ -6,23 +6,11 @@
 import CParleyShims
 import CSRTP
 import Foundation
+import ParleyBenchmarkSupport
 import ParleyCrypto
 import ParleyRTP
 import ParleySRTP
 import ParleyWire
-
-/// Thread CPU time, nanoseconds.
-func threadCPUNanoseconds() -> Int64 {
-    var time = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
-    return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
-}
-
-/// Keeps the optimiser from discarding a result.
-@inline(never)
-func consume<T>(_ value: T) {
-    withExtendedLifetime(value) {}
-}
 
 let quick = CommandLine.arguments.contains("--quick")
 let iterations = quick ? 2_000 : 50_000

@@ -1,3 +1,5 @@
+// recvmmsg(2) is a GNU extension: declared only with _GNU_SOURCE, which must come before any include.
+#define _GNU_SOURCE
 #include "parley_opus.h"
 #include "parley_vpx.h"
 #include "parley_srtp.h"
@@ -53,4 +55,12 @@ int parley_v4l2_open(const char *path, int flags) {
 }
 int parley_v4l2_ioctl(int fd, unsigned long request, void *argument) {
     return v4l2_ioctl(fd, request, argument);
+}
+
+#include <sys/socket.h>
+#include <time.h>
+#include "parley_socket.h"
+
+int parley_recvmmsg(int descriptor, void *messages, unsigned int count, int flags, struct timespec *timeout) {
+    return recvmmsg(descriptor, (struct mmsghdr *)messages, count, flags, timeout);
 }

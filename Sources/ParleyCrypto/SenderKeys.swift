@@ -322,7 +322,13 @@ public struct SenderKeySchedule: Sendable {
 
     /// When the next rotation falls due, if any stream exists.
     public var nextDeadline: MonotonicInstant? {
-        streams.values.filter { $0.pending == nil }.map { $0.activatedAt + configuration.rotationInterval }.min()
+        // Asked after every input: a plain loop, no intermediate arrays.
+        var soonest: MonotonicInstant?
+        for stream in streams.values where stream.pending == nil {
+            let due = stream.activatedAt + configuration.rotationInterval
+            if soonest.map({ due < $0 }) ?? true { soonest = due }
+        }
+        return soonest
     }
 
     private mutating func takeKeyID() throws(CryptoError) -> UInt64 {
@@ -446,6 +452,13 @@ public struct ReceiverKeyRing: Sendable {
 
     /// When the next replaced key expires, if any.
     public var nextDeadline: MonotonicInstant? {
-        entries.values.flatMap { $0.compactMap(\.replacedAt) }.min().map { $0 + gracePeriod }
+        var oldest: MonotonicInstant?
+        for list in entries.values {
+            for entry in list {
+                guard let replaced = entry.replacedAt else { continue }
+                if oldest.map({ replaced < $0 }) ?? true { oldest = replaced }
+            }
+        }
+        return oldest.map { $0 + gracePeriod }
     }
 }

@@ -398,16 +398,26 @@ public final class CallSession {
     /// When the session next needs `handleTimeout(now:)`; nil once ended.
     public var nextDeadline: MonotonicInstant? {
         guard !state.isEnded else { return nil }
-        if state == .dialing {
-            return [nextHandshakeAttempt, handshakeStartedAt + configuration.handshakeTimeout].compactMap { $0 }.min()
+        // Asked after every input: fold the timers without building arrays.
+        var soonest: MonotonicInstant?
+        func consider(_ instant: MonotonicInstant?) {
+            guard let instant else { return }
+            if soonest.map({ instant < $0 }) ?? true { soonest = instant }
         }
-        var candidates: [MonotonicInstant?] = [
-            channel?.nextDeadline, schedule.nextDeadline, ring.nextDeadline, nextReport, hangUpDeadline,
-            lastHeard + configuration.peerTimeout,
-        ]
-        if !isSilent { candidates.append(lastHeard + configuration.silenceThreshold) }
-        candidates.append(contentsOf: videoDeadlines.values.map { Optional($0) })
-        return candidates.compactMap { $0 }.min()
+        if state == .dialing {
+            consider(nextHandshakeAttempt)
+            consider(handshakeStartedAt + configuration.handshakeTimeout)
+            return soonest
+        }
+        consider(channel?.nextDeadline)
+        consider(schedule.nextDeadline)
+        consider(ring.nextDeadline)
+        consider(nextReport)
+        consider(hangUpDeadline)
+        consider(lastHeard + configuration.peerTimeout)
+        if !isSilent { consider(lastHeard + configuration.silenceThreshold) }
+        for deadline in videoDeadlines.values { consider(deadline) }
+        return soonest
     }
 
     /// Each timer the session keeps and when it fires, for diagnostics (e.g. a test whose virtual time

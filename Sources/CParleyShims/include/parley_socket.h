@@ -1,0 +1,12 @@
+#ifndef PARLEY_SOCKET_H
+#define PARLEY_SOCKET_H
+
+// No system headers here: a header this module includes would own their declarations, and Swift code
+// that imports only Glibc would stop seeing them (MSG_TRUNC and friends).
+struct timespec;
+
+/// recvmmsg(2), which glibc declares only under _GNU_SOURCE (so Swift's Glibc module leaves it out).
+/// `messages` points to `count` C `struct mmsghdr` laid out by the caller.
+int parley_recvmmsg(int descriptor, void *messages, unsigned int count, int flags, struct timespec *timeout);
+
+#endif

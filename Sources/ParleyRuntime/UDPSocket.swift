@@ -1,0 +1,263 @@
+import Glibc
+
+/// A non-blocking UDP socket bound to one local address; it owns its file descriptor and closes it when
+/// it goes away.
+///
+/// A socket bound to an IPv6 address is dual-stack (`IPV6_V6ONLY` off): bound to `::` it also exchanges
+/// datagrams with IPv4 peers. The socket speaks plain IPv4 addresses to its caller either way: a source
+/// that arrives IPv4-mapped (`::ffff:a.b.c.d`) is reported as `a.b.c.d`, and an IPv4 destination is
+/// mapped before it is sent from an IPv6 socket.
+///
+/// An ICMP port-unreachable reported by the kernel (`ECONNREFUSED`, about an earlier datagram) never
+/// breaks the socket: it is counted in ``portUnreachableCount`` and the call goes on.
+///
+/// Not `Sendable`: one thread or actor owns a socket at a time (it can be handed over).
+public final class UDPSocket {
+    /// What one ``receive(into:)`` delivered.
+    public struct Reception: Equatable, Sendable {
+        /// How many bytes were written to the buffer.
+        public var byteCount: Int
+        /// Where the datagram came from.
+        public var source: SocketAddress
+        /// True when the datagram was longer than the buffer and its tail was lost.
+        public var wasTruncated: Bool
+
+        /// A reception of `byteCount` bytes from `source`.
+        public init(byteCount: Int, source: SocketAddress, wasTruncated: Bool = false) {
+            self.byteCount = byteCount
+            self.source = source
+            self.wasTruncated = wasTruncated
+        }
+    }
+
+    /// A received datagram and where it came from.
+    public struct Datagram: Equatable, Sendable {
+        /// The datagram's bytes.
+        public var bytes: [UInt8]
+        /// Where it came from.
+        public var source: SocketAddress
+
+        /// `bytes` from `source`.
+        public init(bytes: [UInt8], source: SocketAddress) {
+            self.bytes = bytes
+            self.source = source
+        }
+    }
+
+    /// The largest payload a UDP datagram can carry over IPv4 (65 535 − 20 − 8).
+    public static let maximumIPv4Payload = 65_507
+
+    /// The address the socket is bound to, with the port the kernel picked when asked for port 0.
+    public let localAddress: SocketAddress
+    /// How many ICMP port-unreachable reports (`ECONNREFUSED`) the socket has absorbed.
+    public private(set) var portUnreachableCount = 0
+
+    /// The socket's file descriptor (owned: closed in `deinit`).
+    let descriptor: Int32
+    private let isIPv6: Bool
+
+    /// A socket bound to `address` (port 0: any free port), e.g. `SocketAddress(.anyV6, port: 0)`.
+    public init(binding address: SocketAddress) throws(RuntimeError) {
+        isIPv6 = if case .v6 = address.ip { true } else { false }
+        let kind = Int32(SOCK_DGRAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)
+        let descriptor = socket(isIPv6 ? AF_INET6 : AF_INET, kind, Int32(IPPROTO_UDP))
+        guard descriptor >= 0 else { throw .system(operation: .open, errno: errno) }
+        self.descriptor = descriptor
+        // From here on `deinit` closes the descriptor, but `localAddress` must be set first.
+        do throws(RuntimeError) {
+            if isIPv6 { try Self.setOption(descriptor, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 0) }
+            var (storage, length) = address.storage
+            let bound = withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
+            }
+            guard bound == 0 else { throw .system(operation: .bind, errno: errno) }
+            localAddress = try Self.localAddress(of: descriptor)
+        } catch {
+            close(descriptor)
+            throw error
+        }
+    }
+
+    deinit {
+        close(descriptor)
+    }
+
+    // MARK: Sending
+
+    /// Sends `bytes` as one datagram to `destination`.
+    ///
+    /// Throws `.system(operation: .send, errno: EAGAIN)` when the kernel's send buffer is full (the
+    /// datagram was not sent) and `.familyMismatch` for an IPv6 destination on an IPv4 socket.
+    public func send(_ bytes: [UInt8], to destination: SocketAddress) throws(RuntimeError) {
+        // `withUnsafeBytes` cannot forward a typed error, so the result travels out as a value.
+        let result = bytes.withUnsafeBytes { raw in Result { () throws(RuntimeError) in try send(raw, to: destination) } }
+        try result.get()
+    }
+
+    /// Sends the bytes in `bytes` as one datagram to `destination` (see ``send(_:to:)-([UInt8],_)``).
+    public func send(_ bytes: UnsafeRawBufferPointer, to destination: SocketAddress) throws(RuntimeError) {
+        var target = destination
+        if isIPv6 {
+            target.ip = target.ip.v4Mapped
+        } else if case .v6 = target.ip {
+            throw .familyMismatch(destination: destination)
+        }
+        var (storage, length) = target.storage
+        var refusalsAbsorbed = 0
+        while true {
+            let sent = withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL), $0, length)
+                }
+            }
+            if sent >= 0 { return }
+            let code = errno
+            switch code {
+            case EINTR:
+                continue
+            case ECONNREFUSED where refusalsAbsorbed == 0:
+                // The report is about an earlier datagram; this one has not been sent yet.
+                portUnreachableCount += 1
+                refusalsAbsorbed += 1
+                continue
+            default:
+                throw .system(operation: .send, errno: code)
+            }
+        }
+    }
+
+    // MARK: Receiving
+
+    /// Receives one waiting datagram into `buffer`, without blocking; nil when none is waiting.
+    ///
+    /// A datagram longer than the buffer fills it and is reported with `wasTruncated`.
+    public func receive(into buffer: UnsafeMutableRawBufferPointer) throws(RuntimeError) -> Reception? {
+        while true {
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let received = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    recvfrom(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT | MSG_TRUNC), $0, &length)
+                }
+            }
+            if received < 0 {
+                let code = errno
+                switch code {
+                case EAGAIN, EWOULDBLOCK:
+                    return nil
+                case EINTR:
+                    continue
+                case ECONNREFUSED:
+                    portUnreachableCount += 1
+                    continue
+                default:
+                    throw .system(operation: .receive, errno: code)
+                }
+            }
+            // The kernel only ever reports IPv4 or IPv6 sources on these sockets; anything else is skipped.
+            guard var source = SocketAddress(storage: storage) else { continue }
+            source.ip = source.ip.unmapped
+            return Reception(byteCount: min(received, buffer.count), source: source, wasTruncated: received > buffer.count)
+        }
+    }
+
+    /// Receives one waiting datagram into the start of `buffer` (its whole count is the space offered),
+    /// without blocking; nil when none is waiting.
+    public func receive(into buffer: inout [UInt8]) throws(RuntimeError) -> Reception? {
+        let result = buffer.withUnsafeMutableBytes { raw in
+            Result { () throws(RuntimeError) in try receive(into: raw) }
+        }
+        return try result.get()
+    }
+
+    /// Receives one waiting datagram of up to `maximumSize` bytes (longer ones are cut), without
+    /// blocking; nil when none is waiting.
+    public func receive(maximumSize: Int = 65_535) throws(RuntimeError) -> Datagram? {
+        var buffer = [UInt8](repeating: 0, count: maximumSize)
+        guard let reception = try receive(into: &buffer) else { return nil }
+        buffer.removeSubrange(reception.byteCount...)
+        return Datagram(bytes: buffer, source: reception.source)
+    }
+
+    /// Blocks until a datagram is waiting or `timeout` has passed; true when one is waiting.
+    ///
+    /// The timeout is rounded up to whole milliseconds. An interrupted wait (`EINTR`) starts again.
+    public func waitForReadable(timeout: Duration) throws(RuntimeError) -> Bool {
+        // Whole milliseconds, rounded up; a negative timeout is zero (poll(2) reads a negative one as
+        // "forever") and a huge one is capped at Int32.max ms, about 24 days.
+        let (seconds, attoseconds) = timeout.components
+        let pollTimeout: Int32
+        if seconds < 0 || (seconds == 0 && attoseconds <= 0) {
+            pollTimeout = 0
+        } else if seconds >= Int64(Int32.max / 1_000) {
+            pollTimeout = Int32.max
+        } else {
+            pollTimeout = Int32(max(0, seconds * 1_000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000))
+        }
+        while true {
+            var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&entry, 1, pollTimeout)
+            if ready > 0 { return true }
+            if ready == 0 { return false }
+            let code = errno
+            if code != EINTR { throw .system(operation: .poll, errno: code) }
+        }
+    }
+
+    // MARK: Buffer sizes
+
+    /// Asks for a kernel receive buffer of `bytes` (capped by `net.core.rmem_max` unless privileged).
+    public func setReceiveBufferSize(_ bytes: Int) throws(RuntimeError) {
+        try Self.setOption(descriptor, SOL_SOCKET, SO_RCVBUF, Int32(clamping: bytes))
+    }
+
+    /// Asks for a kernel send buffer of `bytes` (capped by `net.core.wmem_max` unless privileged).
+    public func setSendBufferSize(_ bytes: Int) throws(RuntimeError) {
+        try Self.setOption(descriptor, SOL_SOCKET, SO_SNDBUF, Int32(clamping: bytes))
+    }
+
+    /// The kernel's receive buffer size (Linux reports twice what was asked: it counts its bookkeeping).
+    public func receiveBufferSize() throws(RuntimeError) -> Int {
+        try Self.option(descriptor, SOL_SOCKET, SO_RCVBUF)
+    }
+
+    /// The kernel's send buffer size (Linux reports twice what was asked: it counts its bookkeeping).
+    public func sendBufferSize() throws(RuntimeError) -> Int {
+        try Self.option(descriptor, SOL_SOCKET, SO_SNDBUF)
+    }
+
+    // MARK: Helpers
+
+    /// Counts one ICMP port-unreachable report.
+    func notePortUnreachable() {
+        portUnreachableCount += 1
+    }
+
+    private static func setOption(_ descriptor: Int32, _ level: Int32, _ name: Int32, _ value: Int32) throws(RuntimeError) {
+        var value = value
+        guard setsockopt(descriptor, level, name, &value, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+            throw .system(operation: .setOption, errno: errno)
+        }
+    }
+
+    private static func option(_ descriptor: Int32, _ level: Int32, _ name: Int32) throws(RuntimeError) -> Int {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(descriptor, level, name, &value, &length) == 0 else {
+            throw .system(operation: .getOption, errno: errno)
+        }
+        return Int(value)
+    }
+
+    private static func localAddress(of descriptor: Int32) throws(RuntimeError) -> SocketAddress {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let result = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        guard result == 0, let address = SocketAddress(storage: storage) else {
+            throw .system(operation: .localAddress, errno: result == 0 ? EAFNOSUPPORT : errno)
+        }
+        return address
+    }
+}
