@@ -142,17 +142,14 @@ struct ParleyTransport: Transport {
     }
 
     mutating func send(burst: Int) {
-        do {
-            let destination = receiver.localAddress
-            if arrays {
-                for _ in 0..<burst { try sender.send(payload, to: destination) }
-            } else {
-                try payload.withUnsafeBytes { bytes in
-                    for _ in 0..<burst { try sender.send(bytes, to: destination) }
-                }
+        if arrays {
+            do {
+                for _ in 0..<burst { try sender.send(payload, to: receiver.localAddress) }
+            } catch {
+                fatalError("\(name): \(error)")
             }
-        } catch {
-            fatalError("\(name): \(error)")
+        } else {
+            sendRaw(burst: burst, of: payload, from: sender, to: receiver, name: name)
         }
     }
 
@@ -179,6 +176,18 @@ struct ParleyTransport: Transport {
     }
 }
 
+/// Sends `burst` copies of `payload` from `sender` to `receiver` from its raw bytes (no array per send).
+func sendRaw(burst: Int, of payload: [UInt8], from sender: UDPSocket, to receiver: UDPSocket, name: String) {
+    do {
+        let destination = receiver.localAddress
+        try payload.withUnsafeBytes { bytes in
+            for _ in 0..<burst { try sender.send(bytes, to: destination) }
+        }
+    } catch {
+        fatalError("\(name): \(error)")
+    }
+}
+
 /// Two `UDPSocket`s; the receiver drains with `recvmmsg` batches of the burst's size.
 struct BatchTransport: Transport {
     let name = "UDPSocket send / recvmmsg batches of \(burst)"
@@ -194,14 +203,7 @@ struct BatchTransport: Transport {
     }
 
     mutating func send(burst: Int) {
-        do {
-            let destination = receiver.localAddress
-            try payload.withUnsafeBytes { bytes in
-                for _ in 0..<burst { try sender.send(bytes, to: destination) }
-            }
-        } catch {
-            fatalError("\(name): \(error)")
-        }
+        sendRaw(burst: burst, of: payload, from: sender, to: receiver, name: name)
     }
 
     mutating func drain(burst: Int) -> Int {
