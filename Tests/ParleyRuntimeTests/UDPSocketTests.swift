@@ -1,3 +1,4 @@
+import Dispatch
 import ParleyRuntime
 import ParleyWire
 import Testing
@@ -97,17 +98,20 @@ private func loopbackSocket(_ ip: IPAddress) throws -> UDPSocket {
         #expect(try socket.waitForReadable(timeout: .seconds(-3)) == false)
     }
 
-    @Test func waitForReadableWakesWhenADatagramArrivesDuringTheWait() async throws {
+    @Test func waitForReadableWakesWhenADatagramArrivesDuringTheWait() throws {
         let socket = try loopbackSocket(.loopbackV6)
         let destination = socket.localAddress
-        // Another thread sends while this one is blocked in poll(2); the long timeout is never reached.
-        let sender = Task.detached {
-            try await Task.sleep(for: .milliseconds(50))
-            let peer = try UDPSocket(binding: .loopbackV6(port: 0))
-            try peer.send([42], to: destination)
+        let peer = try UDPSocket(binding: .loopbackV6(port: 0))
+        // A Dispatch thread (not Swift concurrency's pool, which blocked tests can exhaust) sends while
+        // this thread is blocked in poll(2); the long timeout is never reached.
+        let sent = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) let sender = peer
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(50)) {
+            try? sender.send([42], to: destination)
+            sent.signal()
         }
         #expect(try socket.waitForReadable(timeout: .seconds(30)))
-        try await sender.value
+        sent.wait()
         #expect(try socket.receive()?.bytes == [42])
     }
 
