@@ -86,7 +86,7 @@ let package = Package(
         ),
 
         // MARK: Layer 4 — runtime: sockets and routing
-        .target(name: "ParleyRuntime", dependencies: ["ParleyWire", "CParleyShims"], swiftSettings: strictSwift),
+        .target(name: "ParleyRuntime", dependencies: ["ParleyWire", "CParleyShims", "ParleySession", "ParleyCrypto", "ParleyJitter"], swiftSettings: strictSwift),
 
         // MARK: Layer 4 — control protocol core
         .target(name: "ParleyControl", dependencies: ["ParleyWire"], swiftSettings: strictSwift),
@@ -164,7 +164,7 @@ let package = Package(
         // MARK: Tests.
         .testTarget(name: "ParleyWireTests", dependencies: ["ParleyWire"], swiftSettings: strictSwift),
         .testTarget(name: "ParleyRTPTests", dependencies: ["ParleyRTP", "ParleyWire"], swiftSettings: strictSwift),
-        .testTarget(name: "ParleyRuntimeTests", dependencies: ["ParleyRuntime", "ParleyWire"], swiftSettings: strictSwift),
+        .testTarget(name: "ParleyRuntimeTests", dependencies: ["ParleyRuntime", "ParleyWire", "ParleySession", "ParleyCrypto", "ParleyMedia"], swiftSettings: strictSwift),
         .testTarget(name: "ParleyControlTests", dependencies: ["ParleyControl"], swiftSettings: strictSwift),
         .testTarget(
             name: "ParleyCryptoTests",

@@ -1,0 +1,229 @@
+public import ParleyCrypto
+public import ParleyJitter
+public import ParleySession
+public import ParleyWire
+import Synchronization
+
+/// One UDP socket serving many calls with the real clock: the layer that drives `CallSession`s
+/// (ARCHITECTURE §3, §5).
+///
+/// The host owns the socket, a `DatagramRouter`, the engine identity with its `HandshakeResponder`, and
+/// the live sessions. It routes each received datagram (an initiation to the responder and the
+/// incoming-call policy, everything else to its session), fires the sessions' timers at the instants
+/// they ask for, drains every session's `pollOutput()` after every input (sending to the peer's address,
+/// raising events), binds a peer's address in the router once its channel authenticated a datagram from
+/// it, and lets go of ended sessions once drained.
+///
+/// **Threading.** `start()` runs the loop on one dedicated thread, which alone owns the socket, the
+/// router and the sessions (they are not `Sendable`). The public methods may be called from any thread
+/// or task: each posts a command to a lock-protected queue and wakes the loop through a pipe; the loop
+/// executes queued commands between waits. Methods with a result are `async` and resume when the loop
+/// has answered. The incoming-call policy runs on the loop thread: it must decide quickly and must not
+/// call back into the host synchronously.
+///
+/// **Events.** `events` carries everything the sessions report, tagged with the call's handle, and the
+/// incoming-call notifications. It buffers without bound: the owner should consume it. It finishes once
+/// the host stopped.
+public final class SessionHost: Sendable {
+    /// The address the socket is bound to (with the port the kernel picked for port 0).
+    public let localAddress: SocketAddress
+    /// What the calls report, in order per call.
+    public let events: AsyncStream<HostEvent>
+    private let shared: HostShared
+
+    /// A host for `identity` on a socket bound to `address` (port 0: any free port); `start()` runs it.
+    ///
+    /// - Parameters:
+    ///   - localCapabilities: what this engine answers incoming offers with.
+    ///   - configuration: the tuning of every session.
+    ///   - audioDecoderFactory: makes the decoder of each incoming audio stream (Opus in production).
+    ///   - incomingPolicy: decides each authenticated incoming call, on the loop thread.
+    /// - Throws: `RuntimeError` if the socket or the wake-up pipe cannot be made.
+    public init(
+        identity: IdentityKeyPair, bindTo address: SocketAddress, localCapabilities: LocalCallCapabilities,
+        configuration: CallSessionConfiguration = .init(),
+        audioDecoderFactory: @escaping @Sendable (_ channelCount: Int) throws -> any AudioPacketDecoding,
+        incomingPolicy: @escaping @Sendable (IncomingCall) -> IncomingCallDecision
+    ) throws(RuntimeError) {
+        let socket = try UDPSocket(binding: address)
+        // Room for bursts (the kernel caps it at net.core.rmem_max); the default is enough if refused.
+        try? socket.setReceiveBufferSize(4 << 20)
+        localAddress = socket.localAddress
+        let waker = try HostWaker()
+        let (stream, continuation) = AsyncStream<HostEvent>.makeStream()
+        events = stream
+        let loop = HostLoop(
+            socket: socket, identity: identity, capabilities: localCapabilities, configuration: configuration,
+            makeDecoder: audioDecoderFactory, policy: incomingPolicy, events: continuation)
+        shared = HostShared(waker: waker, loop: loop)
+    }
+
+    deinit {
+        // Without a `stop()`, the loop still ends its calls and closes the socket on its own thread.
+        shared.post(.stop(nil))
+        shared.startIfNeeded()
+    }
+
+    /// Starts the loop thread; later calls do nothing.
+    public func start() {
+        shared.startIfNeeded()
+    }
+
+    /// Hangs up every call (each peer sees `remote_hangup` once the hang-up arrives), waits until each
+    /// ended (acknowledged, or after `hangUpLinger`), then closes the socket and finishes `events`.
+    /// Starts the loop first if it never ran.
+    public func stop() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            if !shared.post(.stop(continuation)) { continuation.resume() }
+            shared.startIfNeeded()
+        }
+    }
+
+    /// Places a call to `peer` at `address` with `offer`; the handle names it in events from now on.
+    ///
+    /// - Throws: `SessionHostError.stopped` once stopping; `.session` if the session cannot be made
+    ///   (`offer` is not an offer).
+    public func dial(
+        peer: IdentityPublicKey, at address: SocketAddress, offer: CallParameters
+    ) async throws(SessionHostError) -> CallHandle {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<CallHandle, SessionHostError>, Never>) in
+            if !shared.post(.dial(peer, address, offer, continuation)) { continuation.resume(returning: .failure(.stopped)) }
+        }
+        return try result.get()
+    }
+
+    /// Hangs up `call` (the peer is told reliably; the call closes once acknowledged or after
+    /// `hangUpLinger`). An unknown handle is ignored.
+    public func hangUp(_ call: CallHandle) {
+        shared.post(.hangUp(call))
+    }
+
+    /// Sends one encoded Opus packet of `sampleCount` samples on `call`'s audio stream (counted and not
+    /// sent unless the call is active).
+    public func sendAudio(_ packet: [UInt8], sampleCount: Int, call: CallHandle) {
+        shared.post(.sendAudio(packet, sampleCount, call))
+    }
+
+    /// Sends one encoded VP8 frame captured at `captureInstant` (a `HostClock.now()` instant) on `call`'s
+    /// video stream.
+    public func sendVideoFrame(_ frame: [UInt8], isKeyFrame: Bool, captureInstant: MonotonicInstant, call: CallHandle) {
+        shared.post(.sendVideo(frame, isKeyFrame, captureInstant, call))
+    }
+
+    /// The next `sampleCount` samples (per channel, 48 kHz) of `call`'s incoming audio, for playout now;
+    /// nil for an unknown call or one without incoming audio.
+    public func pullAudio(sampleCount: Int, call: CallHandle) async -> AudioPlayout? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<AudioPlayout?, Never>) in
+            if !shared.post(.pullAudio(sampleCount, call, continuation)) { continuation.resume(returning: nil) }
+        }
+    }
+
+    /// Reports that the owner decoded a frame it got from a `.videoFrame` event of `call`.
+    public func videoFrameDecoded(_ frame: IncomingVideoFrame, call: CallHandle) {
+        shared.post(.videoFrameDecoded(frame, call))
+    }
+
+    /// The host's counters (zero-valued once stopped).
+    public func statistics() async -> SessionHostStatistics {
+        await withCheckedContinuation { (continuation: CheckedContinuation<SessionHostStatistics, Never>) in
+            if !shared.post(.statistics(continuation)) { continuation.resume(returning: SessionHostStatistics()) }
+        }
+    }
+
+    /// A snapshot of `call`'s counters; nil for an unknown call.
+    public func callStatistics(_ call: CallHandle) async -> CallStatistics? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<CallStatistics?, Never>) in
+            if !shared.post(.callStatistics(call, continuation)) { continuation.resume(returning: nil) }
+        }
+    }
+}
+
+/// What the owner asks of the loop; the continuations are resumed on the loop thread.
+enum HostCommand: Sendable {
+    case dial(IdentityPublicKey, SocketAddress, CallParameters, CheckedContinuation<Result<CallHandle, SessionHostError>, Never>)
+    case hangUp(CallHandle)
+    case sendAudio([UInt8], Int, CallHandle)
+    case sendVideo([UInt8], Bool, MonotonicInstant, CallHandle)
+    case pullAudio(Int, CallHandle, CheckedContinuation<AudioPlayout?, Never>)
+    case videoFrameDecoded(IncomingVideoFrame, CallHandle)
+    case statistics(CheckedContinuation<SessionHostStatistics, Never>)
+    case callStatistics(CallHandle, CheckedContinuation<CallStatistics?, Never>)
+    case stop(CheckedContinuation<Void, Never>?)
+
+    /// Answers a command the loop will never execute (the host closed).
+    func abandon() {
+        switch self {
+        case .dial(_, _, _, let continuation): continuation.resume(returning: .failure(.stopped))
+        case .pullAudio(_, _, let continuation): continuation.resume(returning: nil)
+        case .statistics(let continuation): continuation.resume(returning: SessionHostStatistics())
+        case .callStatistics(_, let continuation): continuation.resume(returning: nil)
+        case .stop(let continuation): continuation?.resume()
+        case .hangUp, .sendAudio, .sendVideo, .videoFrameDecoded: break
+        }
+    }
+}
+
+/// What the public face and the loop thread share: the command queue, the wake-up pipe, and the loop
+/// itself until its thread takes it.
+final class HostShared: Sendable {
+    private struct Inbox {
+        var commands: [HostCommand] = []
+        var wakePending = false
+        var isClosed = false
+        var isStarted = false
+    }
+
+    let waker: HostWaker
+    private let inbox = Mutex(Inbox())
+    private let parkedLoop: Mutex<HostLoop?>
+
+    init(waker: HostWaker, loop: sending HostLoop) {
+        self.waker = waker
+        parkedLoop = Mutex(loop)
+    }
+
+    /// Queues `command` and wakes the loop; false (nothing queued) once the host closed.
+    @discardableResult
+    func post(_ command: HostCommand) -> Bool {
+        let needsWake: Bool? = inbox.withLock { inbox in
+            guard !inbox.isClosed else { return nil }
+            inbox.commands.append(command)
+            defer { inbox.wakePending = true }
+            return !inbox.wakePending
+        }
+        guard let needsWake else { return false }
+        if needsWake { waker.wake() }
+        return true
+    }
+
+    /// The queued commands, in order (the loop calls this after draining the pipe).
+    func takeCommands() -> [HostCommand] {
+        inbox.withLock { inbox in
+            inbox.wakePending = false
+            defer { inbox.commands.removeAll() }
+            return inbox.commands
+        }
+    }
+
+    /// Refuses further commands and hands back those still queued.
+    func close() -> [HostCommand] {
+        inbox.withLock { inbox in
+            inbox.isClosed = true
+            defer { inbox.commands.removeAll() }
+            return inbox.commands
+        }
+    }
+
+    /// Starts the loop thread the first time.
+    func startIfNeeded() {
+        let first = inbox.withLock { inbox in
+            defer { inbox.isStarted = true }
+            return !inbox.isStarted
+        }
+        guard first else { return }
+        startThread { [self] in
+            guard let loop = parkedLoop.withLock({ $0.take() }) else { return }
+            loop.run(self)
+        }
+    }
+}
