@@ -83,8 +83,10 @@ struct SessionHostTests {
             let audio = try #require(statistics.inbound.first { $0.kind == .audio })
             #expect(audio.packetsReceived >= audioSent * 9 / 10, "received \(audio.packetsReceived) of \(audioSent)")
             let buffer = try #require(audio.audio)
-            #expect(buffer.jitterBufferEmittedCount > 0)
-            #expect(buffer.concealedSamples < buffer.jitterBufferEmittedCount)
+            // Decoded audio came out of the jitter buffer. (How much was concealed depends on how this
+            // test's pulls, paced by a shared task pool, line up with arrivals: not asserted here; the
+            // virtual-time session tests measure concealment.)
+            #expect(buffer.jitterBufferEmittedCount > 0 && buffer.decodedPackets > 0)
         }
         await a.stop()
         await b.stop()
