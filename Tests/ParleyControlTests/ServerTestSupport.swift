@@ -162,10 +162,8 @@ final class LineQueue: Sendable {
     }
 }
 
-/// Connects a new stream socket to `path`; fails the test when it cannot.
-func connectRaw(to path: String) throws -> Int32 {
-    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-    try #require(fd >= 0)
+/// The `sockaddr_un` of `path` (shorter than `sun_path`, as every test path is).
+func unixAddress(_ path: String) -> sockaddr_un {
     var address = sockaddr_un()
     address.sun_family = sa_family_t(AF_UNIX)
     let bytes = Array(path.utf8)
@@ -173,6 +171,14 @@ func connectRaw(to path: String) throws -> Int32 {
         raw.copyBytes(from: bytes)
         raw[bytes.count] = 0
     }
+    return address
+}
+
+/// Connects a new stream socket to `path`; fails the test when it cannot.
+func connectRaw(to path: String) throws -> Int32 {
+    let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    try #require(fd >= 0)
+    var address = unixAddress(path)
     let connected = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
     }
