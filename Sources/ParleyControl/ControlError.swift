@@ -1,5 +1,6 @@
-/// Why a control frame could not be accepted. Every case maps to a `ControlStatus` and a message, so a
-/// server answers any bad input with an error frame and keeps the connection open.
+/// Why a control frame could not be accepted, or why a handler failed. Every case maps to a
+/// `ControlStatus` and a message, so a server answers any bad input with an error frame and keeps the
+/// connection open.
 public enum ControlError: Error, Equatable, Sendable {
     /// The frame is not JSON text; `reason` says what was wrong and at which byte.
     case invalidJSON(reason: String)
@@ -11,6 +12,9 @@ public enum ControlError: Error, Equatable, Sendable {
     case oversized(limit: Int)
     /// The method `name` is well formed but not served.
     case unknownMethod(name: String)
+    /// A handler's own failure with any status (e.g. NOT_FOUND for an unknown call, FAILED_PRECONDITION
+    /// for hanging up a call that already ended); `details` are passed through to the error frame.
+    case failed(status: ControlStatus, message: String, details: JSONObject? = nil)
 
     /// The status an error frame carries for this error.
     public var status: ControlStatus {
@@ -18,6 +22,7 @@ public enum ControlError: Error, Equatable, Sendable {
         case .invalidJSON, .invalidUTF8, .invalidArgument: .invalidArgument
         case .oversized: .resourceExhausted
         case .unknownMethod: .unimplemented
+        case .failed(let status, _, _): status
         }
     }
 
@@ -29,6 +34,7 @@ public enum ControlError: Error, Equatable, Sendable {
         case .invalidArgument(let field, let reason): "\(field): \(reason)"
         case .oversized(let limit): "frame longer than \(limit) bytes; discarded"
         case .unknownMethod(let name): "method \(name) is not served"
+        case .failed(_, let message, _): message
         }
     }
 
@@ -39,6 +45,7 @@ public enum ControlError: Error, Equatable, Sendable {
         case .invalidArgument(let field, _): ["field": .string(field)]
         case .oversized(let limit): ["limit": .number(JSONNumber(Int64(limit)))]
         case .unknownMethod(let name): ["method": .string(name)]
+        case .failed(_, _, let details): details
         }
     }
 }

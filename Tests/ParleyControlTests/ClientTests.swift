@@ -86,6 +86,10 @@ import Testing
         ) {
             try await client.call(testMethod("Dail", service: "Calls"))
         }
+        // A handler's own status (not one of the protocol's framing errors) reaches the client as sent.
+        await #expect(throws: ControlClientError.status(.notFound, message: "no call 7", details: ["call": 7])) {
+            try await client.call(testMethod("Missing"), params: ["call": 7])
+        }
         // The connection is still usable after errors.
         #expect(try await client.call(testMethod("Echo"), params: ["ok": true]) == ["ok": true])
         client.close()

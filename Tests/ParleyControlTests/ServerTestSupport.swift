@@ -48,6 +48,12 @@ final class TestHandlers: Sendable {
     func install(on server: ControlServer) {
         // Echo: returns its params as the result.
         server.register(testMethod("Echo"), unary: { request throws(ControlError) in .object(request.params) })
+        // Missing: fails NOT_FOUND naming params.call, the way a Calls handler reports an unknown call.
+        server.register(testMethod("Missing"), unary: { request throws(ControlError) in
+            throw .failed(
+                status: .notFound, message: "no call \(request.params["call"]?.serialized() ?? "null")",
+                details: ["call": request.params["call"] ?? .null])
+        })
         // Fail: refuses with the field named in params.field.
         server.register(testMethod("Fail"), unary: { request throws(ControlError) in
             throw .invalidArgument(field: "params.\((try? request.arguments["field"].string()) ?? "x")", reason: "refused by the test")
