@@ -131,13 +131,7 @@ public struct HandshakeInitiation: Equatable, Sendable {
     ///   shorter than 104 or longer than 65 535 bytes.
     public init(parsing bytes: ArraySlice<UInt8>) throws(WireError) {
         var reader = ByteReader(bytes)
-        let type = try reader.readUInt8("type")
-        guard type == Self.type else {
-            throw .invalidValue(field: "type", reason: "expected 0x04 (handshake initiation), got \(type)")
-        }
-        guard try reader.readUInt24("reserved") == 0 else {
-            throw .invalidValue(field: "reserved", reason: "must be zero")
-        }
+        try reader.readDatagramStart(expecting: Self.type, field: "type") { "expected 0x04 (handshake initiation), got \($0)" }
         initiatorIndex = try reader.readUInt32("initiator index")
         guard let callID = CallID(bytes: try reader.readBytes(CallID.byteCount, "call id")) else {
             throw .truncated(field: "call id", needed: CallID.byteCount, available: 0)  // readBytes gave 16
@@ -247,13 +241,7 @@ public struct HandshakeResponse: Equatable, Sendable {
     ///   shorter than 52 or longer than 65 535 bytes.
     public init(parsing bytes: ArraySlice<UInt8>) throws(WireError) {
         var reader = ByteReader(bytes)
-        let type = try reader.readUInt8("type")
-        guard type == Self.type else {
-            throw .invalidValue(field: "type", reason: "expected 0x05 (handshake response), got \(type)")
-        }
-        guard try reader.readUInt24("reserved") == 0 else {
-            throw .invalidValue(field: "reserved", reason: "must be zero")
-        }
+        try reader.readDatagramStart(expecting: Self.type, field: "type") { "expected 0x05 (handshake response), got \($0)" }
         responderIndex = try reader.readUInt32("responder index")
         initiatorIndex = try reader.readUInt32("initiator index")
         let message = reader.readRest()

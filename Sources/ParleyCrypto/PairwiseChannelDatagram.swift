@@ -49,13 +49,8 @@ public struct PairwiseChannelHeader: Hashable, Sendable {
     /// - Throws: `WireError` for a short buffer, another datagram type, non-zero reserved bytes, or the
     ///   reserved counter 2^64 − 1.
     public init(reading reader: inout ByteReader) throws(WireError) {
-        let type = try reader.readUInt8("datagram type")
-        guard type == Self.type else {
-            throw .invalidValue(field: "datagram type", reason: "a channel datagram starts with 0x06, got \(type)")
-        }
-        let reserved = try reader.readUInt24("reserved")
-        guard reserved == 0 else {
-            throw .invalidValue(field: "reserved", reason: "must be zero")
+        try reader.readDatagramStart(expecting: Self.type, field: "datagram type") {
+            "a channel datagram starts with 0x06, got \($0)"
         }
         receiverIndex = try reader.readUInt32("receiver index")
         counter = try reader.readUInt64("counter")
