@@ -19,7 +19,7 @@ SWIFT_BUILD_FLAGS ?=
 # Suites that run on real time. Swift Testing runs tests on a pool as wide as the machine has cores, so
 # in one process with the long CPU-bound virtual-time suites they could wait tens of seconds for a thread
 # and miss their peers' timeouts; in their own process they cannot.
-REAL_TIME_TESTS := ParleyRuntimeTests|ParleyControlTests
+REAL_TIME_TESTS := ParleyRuntimeTests|ParleyControlTests|ParleyEngineTests
 DEMO_SECONDS ?= 10
 
 .PHONY: deps build test demo bench clean
@@ -60,6 +60,8 @@ bench: deps
 	"$$(swift build -c release --show-bin-path)/parley-security-bench"
 	@echo
 	"$$(swift build -c release --show-bin-path)/parley-transport-bench"
+	@echo
+	"$$(swift build -c release --show-bin-path)/parley-control-bench"
 	@echo
 	"$$(swift build -c release --show-bin-path)/parley-session-bench"
 

@@ -20,11 +20,16 @@ let package = Package(
         .executable(name: "parley-security-bench", targets: ["ParleySecurityBenchmarks"]),
         .executable(name: "parley-session-bench", targets: ["ParleySessionBenchmarks"]),
         .executable(name: "parley-transport-bench", targets: ["ParleyTransportBenchmarks"]),
+        .executable(name: "parley-control-bench", targets: ["ParleyControlBenchmarks"]),
+        .executable(name: "parleyd", targets: ["parleyd"]),
         .library(name: "ParleyMedia", targets: ["ParleyMedia"]),
+        // For Benchmarks/NIOComparison, a package of its own that measures swift-nio against this runtime.
+        .library(name: "ParleyRuntime", targets: ["ParleyRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // MARK: C libraries (system) and the one C target of wrappers around them.
@@ -95,13 +100,36 @@ let package = Package(
         .target(
             name: "ParleyMedia",
             dependencies: ["ParleyWire", "ParleyJitter", "CParleyShims"],
+            // Optimised in debug builds too: the synthetic camera draws and stamps every pixel in Swift,
+            // and unoptimised it cannot keep 30 fps at VGA, so `make demo` and the process tests (debug
+            // builds, to build once per run) would measure the debug build instead of the engine.
+            swiftSettings: strictSwift + [.unsafeFlags(["-O"], .when(configuration: .debug))]
+        ),
+
+        // MARK: Layer 5 — the engine: calls, media pipelines and the control services over the runtime.
+        .target(
+            name: "ParleyEngine",
+            dependencies: [
+                "ParleyRuntime", "ParleyControl", "ParleyMedia", "ParleySession", "ParleyCrypto", "ParleyJitter",
+                "ParleyWire", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSwift
         ),
 
         // MARK: Layer 6 — thin executables.
         .executableTarget(
+            name: "parleyd",
+            dependencies: [
+                "ParleyEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
             name: "parley",
             dependencies: [
+                "ParleyControl",
                 "ParleyMedia",
                 "ParleyWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -154,10 +182,17 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
-        // MARK: Test support (test targets only): virtual clock, network emulator.
+        .executableTarget(
+            name: "ParleyControlBenchmarks",
+            dependencies: ["ParleyBenchmarkSupport", "ParleyControl"],
+            path: "Benchmarks/ControlBenchmarks",
+            swiftSettings: strictSwift
+        ),
+
+        // MARK: Test support (test targets only): virtual clock, network emulator, JSON Schema checker.
         .target(
             name: "ParleyTestSupport",
-            dependencies: ["ParleyMedia", "ParleyNetworkEmulator", "ParleySession", "ParleyJitter", "ParleyWire"],
+            dependencies: ["ParleyControl", "ParleyMedia", "ParleyNetworkEmulator", "ParleySession", "ParleyJitter", "ParleyWire"],
             swiftSettings: strictSwift
         ),
 
@@ -165,7 +200,13 @@ let package = Package(
         .testTarget(name: "ParleyWireTests", dependencies: ["ParleyWire"], swiftSettings: strictSwift),
         .testTarget(name: "ParleyRTPTests", dependencies: ["ParleyRTP", "ParleyWire"], swiftSettings: strictSwift),
         .testTarget(name: "ParleyRuntimeTests", dependencies: ["ParleyRuntime", "ParleyWire", "ParleySession", "ParleyCrypto", "ParleyMedia"], swiftSettings: strictSwift),
-        .testTarget(name: "ParleyControlTests", dependencies: ["ParleyControl"], swiftSettings: strictSwift),
+        .testTarget(name: "ParleyControlTests", dependencies: ["ParleyControl", "ParleyTestSupport"], swiftSettings: strictSwift),
+        // Process tests: real parleyd processes driven over their control sockets.
+        .testTarget(
+            name: "ParleyEngineTests",
+            dependencies: ["ParleyEngine", "ParleyControl", "ParleyCrypto", "ParleyTestSupport"],
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "ParleyCryptoTests",
             dependencies: [

@@ -64,3 +64,13 @@ int parley_v4l2_ioctl(int fd, unsigned long request, void *argument) {
 int parley_recvmmsg(int descriptor, void *messages, unsigned int count, int flags, struct timespec *timeout) {
     return recvmmsg(descriptor, (struct mmsghdr *)messages, count, flags, timeout);
 }
+
+#include <pthread.h>
+#include <string.h>
+
+int parley_set_thread_name(const char *name) {
+    char cut[16];
+    strncpy(cut, name, sizeof cut - 1);
+    cut[sizeof cut - 1] = 0;
+    return pthread_setname_np(pthread_self(), cut);
+}

@@ -254,6 +254,28 @@ enum ControlHandler: Sendable {
     }
 }
 
+/// The schemas `Engine/Describe` serves, parsed once from `ControlSchemas`.
+enum DescribedSchemas {
+    /// Each method's `schema` entry by full name: its file's `params`, `result` and (streams) `event`,
+    /// with their `$ref`s into objects.json kept as they are.
+    static let methods: [String: JSONObject] = ControlSchemas.methods.compactMapValues { text in
+        guard case .object(let file)? = try? JSONValue(parsing: text), case .object(let properties)? = file["properties"] else {
+            return nil
+        }
+        var schema = JSONObject()
+        for part in ["params", "result", "event"] { schema[part] = properties[part] }
+        return schema
+    }
+
+    /// objects.json's `$defs`: the shared objects, by name.
+    static let objects: JSONValue = {
+        guard case .object(let file)? = try? JSONValue(parsing: ControlSchemas.objects), let definitions = file["$defs"] else {
+            return [:]
+        }
+        return definitions
+    }()
+}
+
 /// The server's state shared with its threads and tasks: handlers, counters, open connections.
 final class ControlServerCore: Sendable {
     let configuration: ControlServer.Configuration
@@ -296,7 +318,8 @@ final class ControlServerCore: Sendable {
     }
 
     /// `Engine/Describe`'s result: the served methods grouped by service, catalog methods first in the
-    /// catalog's order, then any others by name; and the limits.
+    /// catalog's order, then any others by name, each with its schema when the protocol specifies one
+    /// (services.md); the limits; and the shared objects the schemas refer to.
     func description() -> JSONValue {
         let served = handlers.withLock { $0 }
         let catalog = ControlCatalog.version1.map(\.name)
@@ -305,14 +328,15 @@ final class ControlServerCore: Sendable {
         var services: [(name: String, methods: [JSONValue])] = []
         for name in ordered {
             let serviceName = "parley.v\(name.version).\(name.service)"
-            let method: JSONValue = [
+            var method: JSONObject = [
                 "name": .string(name.method), "full_name": .string(name.description),
                 "kind": served[name]?.kind == .serverStreaming ? "stream" : "unary",
             ]
+            method["schema"] = DescribedSchemas.methods[name.description].map(JSONValue.object)
             if let index = services.firstIndex(where: { $0.name == serviceName }) {
-                services[index].methods.append(method)
+                services[index].methods.append(.object(method))
             } else {
-                services.append((serviceName, [method]))
+                services.append((serviceName, [.object(method)]))
             }
         }
         return [
@@ -322,6 +346,7 @@ final class ControlServerCore: Sendable {
                 "max_queued_bytes": .number(JSONNumber(Int64(configuration.maximumQueuedBytes))),
                 "max_calls_per_connection": .number(JSONNumber(Int64(configuration.maximumCallsPerConnection))),
             ],
+            "objects": DescribedSchemas.objects,
         ]
     }
 

@@ -42,7 +42,7 @@ public struct IdentityPublicKey: Hashable, Sendable, Comparable, CustomStringCon
     init(base64URLBytes text: some Collection<UInt8>) throws(CryptoError) {
         let bytes: [UInt8]
         do {
-            bytes = try IdentityBase64URL.decode(text, field: "identity public key (base64url)")
+            bytes = try Base64URL.decode(text, field: "identity public key (base64url)")
         } catch {
             throw .malformed(error)
         }
@@ -60,7 +60,7 @@ public struct IdentityPublicKey: Hashable, Sendable, Comparable, CustomStringCon
     }
 
     /// The 43-character unpadded base64url form.
-    public var base64URL: String { IdentityBase64URL.encode(rawRepresentation) }
+    public var base64URL: String { Base64URL.encode(rawRepresentation) }
 
     /// The base64url form.
     public var description: String { base64URL }

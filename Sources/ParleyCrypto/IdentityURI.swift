@@ -306,7 +306,7 @@ public struct IdentityURI: Hashable, Sendable, CustomStringConvertible {
             for byte in label {
                 let lower = lowercased(byte)
                 guard isDigit(lower) || (lower >= UInt8(ascii: "a") && lower <= UInt8(ascii: "z")) || lower == UInt8(ascii: "-") else {
-                    throw malformedHost("a DNS name has only letters, digits, hyphens and dots (byte 0x\(IdentityBase64URL.hexByte(byte)))")
+                    throw malformedHost("a DNS name has only letters, digits, hyphens and dots (byte 0x\(Base64URL.hexByte(byte)))")
                 }
             }
             guard label.first != UInt8(ascii: "-"), label.last != UInt8(ascii: "-") else {

@@ -47,6 +47,11 @@ public enum IncomingCallDecision: Equatable, Sendable {
     case decline(DeclineReason)
     /// Send nothing: silence tells a prober nothing (the caller ends with `handshake_timeout`).
     case ignore
+    /// Hold the call for the owner to decide: the host raises `.callRinging` with a handle, keeps the
+    /// caller's latest initiation (it retries every few seconds) and answers it on
+    /// `SessionHost.answer(_:)` or declines it on `SessionHost.decline(_:reason:)`. A ringing call whose
+    /// caller stopped retrying for `SessionHost.ringingExpiry` closes with `handshake_timeout`.
+    case ring
 }
 
 /// What a `SessionHost` tells its owner.
@@ -56,6 +61,9 @@ public enum HostEvent: Equatable, Sendable {
     case callAnswered(CallHandle, IncomingCall)
     /// An incoming call was declined or ignored (by the policy, or because no answer could be built).
     case callRefused(IncomingCall, IncomingCallDecision)
+    /// The policy chose `.ring`: the call waits for `answer(_:)` or `decline(_:reason:)` under `handle`
+    /// (raised once per call; the caller's retries only keep it ringing).
+    case callRinging(CallHandle, IncomingCall)
     /// Something the call's session reported (state changes, verification, video frames to decode…).
     case call(CallHandle, CallEvent)
     /// The call ended with `reason` and the host let go of it: its handle names nothing any more.
@@ -68,6 +76,35 @@ public enum SessionHostError: Error, Equatable, Sendable {
     case stopped
     /// The session could not be created (an offer that is not an offer, a handshake that failed).
     case session(SessionError)
+    /// No call (or no ringing call) has this handle.
+    case unknownCall(CallHandle)
+    /// The call is not in a state that allows the operation; the text says which state and why.
+    case invalidState(String)
+    /// An out-of-band offer (a handshake initiation) was refused: not for this engine, forged,
+    /// replayed, expired, or without an address to answer to. The text says which.
+    case offerRejected(String)
+    /// An out-of-band answer does not complete the call's handshake.
+    case answerRejected(String)
+}
+
+/// What the host knows of one call, beyond what its events said.
+public struct HostCallInfo: Equatable, Sendable {
+    /// The session's state.
+    public var state: CallState
+    /// Whether this end dialled (or made the offer).
+    public var isInitiator: Bool
+    /// The peer's identity key.
+    public var peerKey: IdentityPublicKey
+    /// Where datagrams to the peer go; nil while unknown (an offer not yet answered).
+    public var peerAddress: SocketAddress?
+    /// The call's short authentication string, once the handshake completed.
+    public var shortAuthenticationString: ShortAuthenticationString?
+    /// The safety number of the two identities.
+    public var safetyNumber: SafetyNumber
+    /// Whether the owner marked the peer verified.
+    public var isVerified: Bool
+    /// What the peer last said it sends, if it said.
+    public var peerMediaState: SessionMessage.MediaState?
 }
 
 /// The host's own counters; each dropped datagram is counted once, under one reason.
@@ -98,6 +135,8 @@ public struct SessionHostStatistics: Equatable, Sendable {
     public var receiveFailures = 0
     /// Calls the host holds now.
     public var liveCalls = 0
+    /// Incoming calls ringing now.
+    public var ringingCalls = 0
 
     /// All zero.
     public init() {}

@@ -29,6 +29,12 @@ public final class SessionHost: Sendable {
     public let localAddress: SocketAddress
     /// What the calls report, in order per call.
     public let events: AsyncStream<HostEvent>
+    /// The addresses this host advertises in its offers and answers (each advertised IP with the bound
+    /// port), in preference order.
+    public let candidates: [SocketAddress]
+    /// How long a ringing call is held after its caller's last initiation (a caller retries every 4 s
+    /// at most, Protocols/peer/session.md §2).
+    public static let ringingExpiry = Duration.seconds(6)
     private let shared: HostShared
 
     /// A host for `identity` on a socket bound to `address` (port 0: any free port); `start()` runs it.
@@ -38,9 +44,13 @@ public final class SessionHost: Sendable {
     ///   - configuration: the tuning of every session.
     ///   - audioDecoderFactory: makes the decoder of each incoming audio stream (Opus in production).
     ///   - incomingPolicy: decides each authenticated incoming call, on the loop thread.
+    ///   - advertising: the IP addresses to advertise as candidates (with the bound port) in answers;
+    ///     they replace `localCapabilities.candidates`. Empty: advertise the bound address unless it is
+    ///     a wildcard.
     /// - Throws: `RuntimeError` if the socket or the wake-up pipe cannot be made.
     public init(
         identity: IdentityKeyPair, bindTo address: SocketAddress, localCapabilities: LocalCallCapabilities,
+        advertising: [IPAddress] = [],
         configuration: CallSessionConfiguration = .init(),
         audioDecoderFactory: @escaping @Sendable (_ channelCount: Int) throws -> any AudioPacketDecoding,
         incomingPolicy: @escaping @Sendable (IncomingCall) -> IncomingCallDecision
@@ -49,11 +59,18 @@ public final class SessionHost: Sendable {
         // Room for bursts (the kernel caps it at net.core.rmem_max); the default is enough if refused.
         try? socket.setReceiveBufferSize(4 << 20)
         localAddress = socket.localAddress
+        var advertised = advertising
+        if advertised.isEmpty, socket.localAddress.ip != .anyV4, socket.localAddress.ip != .anyV6 {
+            advertised = [socket.localAddress.ip]
+        }
+        candidates = advertised.prefix(8).map { SocketAddress($0, port: socket.localAddress.port) }
+        var capabilities = localCapabilities
+        capabilities.candidates = candidates.map(\.transportCandidate)
         let waker = try HostWaker()
         let (stream, continuation) = AsyncStream<HostEvent>.makeStream()
         events = stream
         let loop = HostLoop(
-            socket: socket, identity: identity, capabilities: localCapabilities, configuration: configuration,
+            socket: socket, identity: identity, capabilities: capabilities, configuration: configuration,
             makeDecoder: audioDecoderFactory, policy: incomingPolicy, events: continuation)
         shared = HostShared(waker: waker, loop: loop)
     }
@@ -81,13 +98,17 @@ public final class SessionHost: Sendable {
 
     /// Places a call to `peer` at `address` with `offer`; the handle names it in events from now on.
     ///
+    /// - Parameter handshakeTimeout: how long to wait for an answer before ending with
+    ///   `handshake_timeout`; nil: the host configuration's.
     /// - Throws: `SessionHostError.stopped` once stopping; `.session` if the session cannot be made
     ///   (`offer` is not an offer).
     public func dial(
-        peer: IdentityPublicKey, at address: SocketAddress, offer: CallParameters
+        peer: IdentityPublicKey, at address: SocketAddress, offer: CallParameters, handshakeTimeout: Duration? = nil
     ) async throws(SessionHostError) -> CallHandle {
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<CallHandle, SessionHostError>, Never>) in
-            if !shared.post(.dial(peer, address, offer, continuation)) { continuation.resume(returning: .failure(.stopped)) }
+            if !shared.post(.dial(peer, address, offer, handshakeTimeout, continuation)) {
+                continuation.resume(returning: .failure(.stopped))
+            }
         }
         return try result.get()
     }
@@ -123,6 +144,100 @@ public final class SessionHost: Sendable {
         shared.post(.videoFrameDecoded(frame, call))
     }
 
+    /// Reports that a frame from a `.videoFrame` event of `call` could not be decoded (the receiver asks
+    /// for a key frame).
+    public func videoFrameUndecodable(_ frame: IncomingVideoFrame, call: CallHandle) {
+        shared.post(.run({ loop in loop.videoFrameUndecodable(frame, call: call) }, abandon: {}))
+    }
+
+    /// Answers the ringing `call` (the policy said `.ring`); it then proceeds as any answered call, under
+    /// the same handle, with a `.callAnswered` event.
+    ///
+    /// - Throws: `.unknownCall` if no call rings under `call`; `.session` if the answer cannot be made;
+    ///   `.stopped`.
+    public func answer(_ call: CallHandle) async throws(SessionHostError) {
+        try await ask { loop in loop.answerRinging(call) }.get()
+    }
+
+    /// Declines the ringing `call` with `reason` (the caller ends with `declined`); the host closes it
+    /// with `.callClosed(call, .declined(reason))`.
+    ///
+    /// - Throws: `.unknownCall` if no call rings under `call`; `.stopped`.
+    public func decline(_ call: CallHandle, reason: DeclineReason) async throws(SessionHostError) {
+        try await ask { loop in loop.declineRinging(call, reason: reason) }.get()
+    }
+
+    /// Makes an out-of-band offer to `peer`: a dialing session whose handshake initiation is handed back
+    /// instead of sent (and never retried); the call ends with `handshake_timeout` unless an answer
+    /// arrives (over UDP, or by `applyAnswer(_:call:)`) within `lifetime`.
+    ///
+    /// - Returns: the call's handle and the initiation datagram (Protocols/peer/handshake.md §3).
+    /// - Throws: `.session` if `offer` is not an offer; `.stopped`.
+    public func createOffer(
+        to peer: IdentityPublicKey, offer: CallParameters, lifetime: Duration
+    ) async throws(SessionHostError) -> (call: CallHandle, initiation: [UInt8]) {
+        try await ask { loop in loop.createOffer(to: peer, offer: offer, lifetime: lifetime) }.get()
+    }
+
+    /// Answers an out-of-band offer (a handshake initiation that came through the front-ends): the
+    /// response goes over UDP to the offer's first candidate and is handed back for the front-ends too.
+    ///
+    /// - Returns: the new call's handle, what the offer said, and the response datagram.
+    /// - Throws: `.offerRejected` if the initiation is not for this engine, forged, replayed, too old, or
+    ///   carries no candidate, or no answer can be built from this host's capabilities; `.stopped`.
+    public func acceptOffer(
+        _ initiation: [UInt8]
+    ) async throws(SessionHostError) -> (call: CallHandle, incoming: IncomingCall, response: [UInt8]) {
+        try await ask { loop in loop.acceptOffer(initiation) }.get()
+    }
+
+    /// Applies an out-of-band answer (a handshake response) to the offer `call` made. Succeeds without
+    /// effect when the call already got its answer over UDP.
+    ///
+    /// - Throws: `.unknownCall`; `.invalidState` if `call` is not one this end dialled; `.answerRejected`
+    ///   if the response does not complete the handshake; `.stopped`.
+    public func applyAnswer(_ response: [UInt8], call: CallHandle) async throws(SessionHostError) {
+        try await ask { loop in loop.applyAnswer(response, call: call) }.get()
+    }
+
+    /// Records whether the user verified the peer of `call` (raises `.verifiedChanged`).
+    public func markVerified(_ verified: Bool, call: CallHandle) {
+        shared.post(.run({ loop in loop.markVerified(verified, call: call) }, abandon: {}))
+    }
+
+    /// Tells the peer of `call` what this end sends (mute, video on/off).
+    ///
+    /// - Throws: `.unknownCall`; `.session` if the call cannot carry it now (not active); `.stopped`.
+    public func setMediaState(_ state: SessionMessage.MediaState, call: CallHandle) async throws(SessionHostError) {
+        try await ask { loop in loop.setMediaState(state, call: call) }.get()
+    }
+
+    /// Asks the peer of `call` for a video key frame (PLI).
+    public func requestKeyFrame(call: CallHandle) {
+        shared.post(.run({ loop in loop.requestKeyFrame(call: call) }, abandon: {}))
+    }
+
+    /// What the host knows of `call`; nil for an unknown (or closed) call and for a ringing one.
+    public func callInfo(_ call: CallHandle) async -> HostCallInfo? {
+        await ask(orElse: nil) { loop in loop.callInfo(call) }
+    }
+
+    /// Runs `body` on the loop thread and returns its result, or `fallback` if the host has closed.
+    private func ask<T: Sendable>(orElse fallback: T, _ body: @escaping @Sendable (HostLoop) -> T) async -> T {
+        await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
+            let posted = shared.post(
+                .run({ loop in continuation.resume(returning: body(loop)) }, abandon: { continuation.resume(returning: fallback) }))
+            if !posted { continuation.resume(returning: fallback) }
+        }
+    }
+
+    /// `ask` for results that fail with `SessionHostError.stopped` once the host has closed.
+    private func ask<T: Sendable>(
+        _ body: @escaping @Sendable (HostLoop) -> Result<T, SessionHostError>
+    ) async -> Result<T, SessionHostError> {
+        await ask(orElse: .failure(.stopped), body)
+    }
+
     /// The host's counters (zero-valued once stopped).
     public func statistics() async -> SessionHostStatistics {
         await withCheckedContinuation { (continuation: CheckedContinuation<SessionHostStatistics, Never>) in
@@ -140,7 +255,7 @@ public final class SessionHost: Sendable {
 
 /// What the owner asks of the loop; the continuations are resumed on the loop thread.
 enum HostCommand: Sendable {
-    case dial(IdentityPublicKey, SocketAddress, CallParameters, CheckedContinuation<Result<CallHandle, SessionHostError>, Never>)
+    case dial(IdentityPublicKey, SocketAddress, CallParameters, Duration?, CheckedContinuation<Result<CallHandle, SessionHostError>, Never>)
     case hangUp(CallHandle)
     case sendAudio([UInt8], Int, CallHandle)
     case sendVideo([UInt8], Bool, MonotonicInstant, CallHandle)
@@ -149,11 +264,14 @@ enum HostCommand: Sendable {
     case statistics(CheckedContinuation<SessionHostStatistics, Never>)
     case callStatistics(CallHandle, CheckedContinuation<CallStatistics?, Never>)
     case stop(CheckedContinuation<Void, Never>?)
+    /// Runs `body` on the loop thread; `abandon` instead if the loop will never run it.
+    case run(@Sendable (HostLoop) -> Void, abandon: @Sendable () -> Void)
 
     /// Answers a command the loop will never execute (the host closed).
     func abandon() {
         switch self {
-        case .dial(_, _, _, let continuation): continuation.resume(returning: .failure(.stopped))
+        case .run(_, let abandon): abandon()
+        case .dial(_, _, _, _, let continuation): continuation.resume(returning: .failure(.stopped))
         case .pullAudio(_, _, let continuation): continuation.resume(returning: nil)
         case .statistics(let continuation): continuation.resume(returning: SessionHostStatistics())
         case .callStatistics(_, let continuation): continuation.resume(returning: nil)
@@ -221,7 +339,7 @@ final class HostShared: Sendable {
             return !inbox.isStarted
         }
         guard first else { return }
-        startThread { [self] in
+        startDetachedThread(name: "parley-host") { [self] in
             guard let loop = parkedLoop.withLock({ $0.take() }) else { return }
             loop.run(self)
         }

@@ -1,3 +1,4 @@
+import CParleyShims
 import Glibc
 import ParleyCrypto
 import ParleyJitter
@@ -9,12 +10,15 @@ private final class HostedCall {
     let handle: CallHandle
     var session: CallSession
     /// Where datagrams to the peer go: the dialled address or the initiation's source, then the address
-    /// the channel last authenticated a datagram from.
-    var peerAddress: SocketAddress
+    /// the channel last authenticated a datagram from; nil for an offer made out of band until its answer.
+    var peerAddress: SocketAddress?
     /// When the session next needs `handleTimeout(now:)`.
     var deadline: MonotonicInstant?
+    /// The first datagram the session produced (the initiation or the response, for out-of-band
+    /// signalling).
+    var firstDatagram: [UInt8]?
 
-    init(handle: CallHandle, session: CallSession, peerAddress: SocketAddress) {
+    init(handle: CallHandle, session: CallSession, peerAddress: SocketAddress?) {
         self.handle = handle
         self.session = session
         self.peerAddress = peerAddress
@@ -34,6 +38,7 @@ final class HostLoop {
     private let policy: @Sendable (IncomingCall) -> IncomingCallDecision
     private let events: AsyncStream<HostEvent>.Continuation
     private var calls: [CallHandle: HostedCall] = [:]
+    private var ringing: [CallHandle: RingingCall] = [:]
     private var limiter = InitiationRateLimiter()
     private var counters = SessionHostStatistics()
     private var nextHandle: UInt64 = 1
@@ -69,7 +74,7 @@ final class HostLoop {
                 execute(command)
             }
             if isStopping, calls.isEmpty { break }
-            let deadline = calls.values.lazy.compactMap(\.deadline).min()
+            let deadline = earliestDeadline()
             var wait = Self.longestWait
             if let deadline { wait = min(wait, max(.zero, deadline - HostClock.now())) }
             if shared.waker.wait(with: socket, timeout: wait) {
@@ -85,21 +90,33 @@ final class HostLoop {
         events.finish()
     }
 
+    /// The earliest instant a session or a ringing call needs the loop (nil: none).
+    private func earliestDeadline() -> MonotonicInstant? {
+        var earliest = calls.values.lazy.compactMap(\.deadline).min()
+        for held in ringing.values {
+            let expiry = held.lastSeen + SessionHost.ringingExpiry
+            if earliest.map({ expiry < $0 }) ?? true { earliest = expiry }
+        }
+        return earliest
+    }
+
     // MARK: - Commands
 
     private func execute(_ command: HostCommand) {
         let now = HostClock.now()
         switch command {
-        case .dial(let peer, let address, let offer, let continuation):
+        case .dial(let peer, let address, let offer, let handshakeTimeout, let continuation):
             guard !isStopping else {
                 continuation.resume(returning: .failure(.stopped))
                 return
             }
             let session: CallSession
             do {
+                var tuning = configuration
+                if let handshakeTimeout { tuning.handshakeTimeout = handshakeTimeout }
                 session = try CallSession(
                     dialing: peer, identity: identity, offer: offer, localIndex: freshIndex(),
-                    wallClock: HostClock.wallClock(), now: now, configuration: configuration,
+                    wallClock: HostClock.wallClock(), now: now, configuration: tuning,
                     audioDecoderFactory: makeDecoder)
             } catch {
                 continuation.resume(returning: .failure(.session(error)))
@@ -108,6 +125,8 @@ final class HostLoop {
             let call = adopt(session, peerAddress: address)
             continuation.resume(returning: .success(call.handle))
             drain(call)
+        case .run(let body, _):
+            body(self)
         case .hangUp(let handle):
             guard let call = calls[handle] else { return }
             call.session.hangUp(now: now)
@@ -135,6 +154,7 @@ final class HostLoop {
             var snapshot = counters
             snapshot.routeDrops = router.drops
             snapshot.liveCalls = calls.count
+            snapshot.ringingCalls = ringing.count
             continuation.resume(returning: snapshot)
         case .callStatistics(let handle, let continuation):
             continuation.resume(returning: calls[handle]?.session.statistics)
@@ -142,6 +162,9 @@ final class HostLoop {
             if let continuation { stopWaiters.append(continuation) }
             guard !isStopping else { return }
             isStopping = true
+            for handle in Array(ringing.keys) {
+                _ = declineRinging(handle, reason: .busy)
+            }
             for call in Array(calls.values) {
                 call.session.hangUp(now: now)
                 drain(call)
@@ -238,7 +261,24 @@ final class HostLoop {
             replace(existing, with: pending, incoming: incoming, now: now)
             return
         }
+        if let held = ringing.values.first(where: {
+            $0.incoming.callID == pending.callID && $0.incoming.peer == pending.initiatorStaticKey
+        }) {
+            // The caller retried while ringing: keep its latest initiation, the one it awaits an answer to.
+            held.pending.reject()
+            held.pending = pending
+            held.incoming = incoming
+            held.lastSeen = now
+            return
+        }
         var decision = policy(incoming)
+        if decision == .ring {
+            let handle = CallHandle(rawValue: nextHandle)
+            nextHandle += 1
+            ringing[handle] = RingingCall(pending: pending, incoming: incoming, lastSeen: now)
+            events.yield(.callRinging(handle, incoming))
+            return
+        }
         var answer: CallParameters?
         if decision == .accept {
             do {
@@ -256,6 +296,197 @@ final class HostLoop {
             return
         }
         refuse(pending, incoming: incoming, decision: decision == .accept ? .decline(.rejected) : decision)
+    }
+
+    // MARK: - Ringing calls and out-of-band signalling
+
+    /// Answers a ringing call's latest initiation under its handle.
+    func answerRinging(_ handle: CallHandle) -> Result<Void, SessionHostError> {
+        guard let held = ringing[handle] else { return .failure(.unknownCall(handle)) }
+        let now = HostClock.now()
+        let answer: CallParameters
+        do {
+            answer = try CallParameters.answer(to: held.incoming.offer, with: capabilities)
+        } catch {
+            return .failure(.session(.invalidArgument(field: "offer", reason: "\(error)")))
+        }
+        if let reason = answer.declineReason {
+            _ = declineRinging(handle, reason: reason)
+            return .failure(.invalidState("the offer cannot be answered: \(reason)"))
+        }
+        let session: CallSession
+        do {
+            session = try CallSession(
+                answering: held.pending, identity: identity, answer: answer, localIndex: freshIndex(), now: now,
+                configuration: configuration, audioDecoderFactory: makeDecoder)
+        } catch {
+            return .failure(.session(error))
+        }
+        ringing[handle] = nil
+        let call = adopt(session, peerAddress: held.incoming.source, handle: handle)
+        counters.callsAnswered += 1
+        events.yield(.callAnswered(handle, held.incoming))
+        drain(call)
+        return .success(())
+    }
+
+    /// Declines a ringing call (a declining answer to its latest initiation) and closes it.
+    func declineRinging(_ handle: CallHandle, reason: DeclineReason) -> Result<Void, SessionHostError> {
+        guard let held = ringing.removeValue(forKey: handle) else { return .failure(.unknownCall(handle)) }
+        refuse(held.pending, incoming: held.incoming, decision: .decline(reason))
+        events.yield(.callClosed(handle, .declined(reason)))
+        return .success(())
+    }
+
+    /// Closes ringing calls whose caller stopped retrying.
+    private func expireRinging(now: MonotonicInstant) {
+        for (handle, held) in ringing where now - held.lastSeen >= SessionHost.ringingExpiry {
+            ringing[handle] = nil
+            held.pending.reject()
+            events.yield(.callClosed(handle, .handshakeTimeout))
+        }
+    }
+
+    /// A dialing session whose initiation is handed back, not sent, and never retried.
+    func createOffer(
+        to peer: IdentityPublicKey, offer: CallParameters, lifetime: Duration
+    ) -> Result<(call: CallHandle, initiation: [UInt8]), SessionHostError> {
+        guard !isStopping else { return .failure(.stopped) }
+        var tuning = configuration
+        tuning.handshakeTimeout = lifetime
+        tuning.handshakeRetryInterval = lifetime * 2
+        let now = HostClock.now()
+        let session: CallSession
+        do {
+            session = try CallSession(
+                dialing: peer, identity: identity, offer: offer, localIndex: freshIndex(),
+                wallClock: HostClock.wallClock(), now: now, configuration: tuning, audioDecoderFactory: makeDecoder)
+        } catch {
+            return .failure(.session(error))
+        }
+        let call = adopt(session, peerAddress: nil)
+        drain(call)
+        guard let initiation = call.firstDatagram else {
+            return .failure(.invalidState("the session produced no initiation"))
+        }
+        return .success((call.handle, initiation))
+    }
+
+    /// Answers an initiation that came through the front-ends; the response also goes over UDP to the
+    /// offer's first candidate.
+    func acceptOffer(
+        _ initiation: [UInt8]
+    ) -> Result<(call: CallHandle, incoming: IncomingCall, response: [UInt8]), SessionHostError> {
+        guard !isStopping else { return .failure(.stopped) }
+        guard initiation.first == HandshakeInitiation.type else {
+            return .failure(.offerRejected("not a handshake initiation (type byte \(initiation.first.map(String.init) ?? "missing"))"))
+        }
+        let pending: HandshakeResponder.PendingAnswer
+        let offer: CallParameters
+        do {
+            pending = try responder.receive(datagram: initiation[...], now: HostClock.wallClock())
+        } catch {
+            counters.initiationsRejected += 1
+            return .failure(.offerRejected("\(error)"))
+        }
+        do {
+            offer = try CallParameters(parsing: pending.offer)
+        } catch {
+            pending.reject()
+            return .failure(.offerRejected("the offer's parameters: \(error)"))
+        }
+        guard let candidate = offer.candidates.first else {
+            pending.reject()
+            return .failure(.offerRejected("the offer carries no address to answer to"))
+        }
+        let source = SocketAddress(candidate)
+        let incoming = IncomingCall(peer: pending.initiatorStaticKey, callID: pending.callID, offer: offer, source: source)
+        let answer: CallParameters
+        do {
+            answer = try CallParameters.answer(to: offer, with: capabilities)
+        } catch {
+            pending.reject()
+            return .failure(.offerRejected("no answer can be made: \(error)"))
+        }
+        if let reason = answer.declineReason {
+            pending.reject()
+            return .failure(.offerRejected("no answer can be made: \(reason)"))
+        }
+        let session: CallSession
+        do {
+            session = try CallSession(
+                answering: pending, identity: identity, answer: answer, localIndex: freshIndex(), now: HostClock.now(),
+                configuration: configuration, audioDecoderFactory: makeDecoder)
+        } catch {
+            return .failure(.session(error))
+        }
+        let call = adopt(session, peerAddress: source)
+        counters.callsAnswered += 1
+        events.yield(.callAnswered(call.handle, incoming))
+        drain(call)
+        guard let response = call.firstDatagram else {
+            return .failure(.invalidState("the session produced no response"))
+        }
+        return .success((call.handle, incoming, response))
+    }
+
+    /// Feeds an out-of-band response to the offer `handle` made.
+    func applyAnswer(_ response: [UInt8], call handle: CallHandle) -> Result<Void, SessionHostError> {
+        guard let call = calls[handle] else { return .failure(.unknownCall(handle)) }
+        guard call.session.isInitiator else { return .failure(.invalidState("the call was not dialled here")) }
+        guard call.session.state == .dialing else { return .success(()) }
+        guard response.first == HandshakeResponse.type else {
+            return .failure(.answerRejected("not a handshake response (type byte \(response.first.map(String.init) ?? "missing"))"))
+        }
+        call.session.handle(datagram: response, now: HostClock.now())
+        if call.session.state == .dialing {
+            return .failure(.answerRejected("the response does not complete this call's handshake"))
+        }
+        if call.peerAddress == nil, let candidate = call.session.peerParameters?.candidates.first {
+            call.peerAddress = SocketAddress(candidate)
+        }
+        drain(call)
+        return .success(())
+    }
+
+    // MARK: - Pass-throughs
+
+    func markVerified(_ verified: Bool, call handle: CallHandle) {
+        guard let call = calls[handle] else { return }
+        call.session.markVerified(verified)
+        drain(call)
+    }
+
+    func setMediaState(_ state: SessionMessage.MediaState, call handle: CallHandle) -> Result<Void, SessionHostError> {
+        guard let call = calls[handle] else { return .failure(.unknownCall(handle)) }
+        do {
+            try call.session.setMediaState(state, now: HostClock.now())
+        } catch {
+            return .failure(.session(error))
+        }
+        drain(call)
+        return .success(())
+    }
+
+    func requestKeyFrame(call handle: CallHandle) {
+        guard let call = calls[handle] else { return }
+        call.session.requestKeyFrame(now: HostClock.now())
+        drain(call)
+    }
+
+    func videoFrameUndecodable(_ frame: IncomingVideoFrame, call handle: CallHandle) {
+        guard let call = calls[handle] else { return }
+        call.session.videoFrameUndecodable(frame, now: HostClock.now())
+        drain(call)
+    }
+
+    func callInfo(_ handle: CallHandle) -> HostCallInfo? {
+        guard let call = calls[handle] else { return nil }
+        let session = call.session
+        return HostCallInfo(
+            state: session.state, isInitiator: session.isInitiator, peerKey: session.peerKey, peerAddress: call.peerAddress,
+            shortAuthenticationString: session.shortAuthenticationString, safetyNumber: session.safetyNumber,
+            isVerified: session.isVerified, peerMediaState: session.peerMediaState)
     }
 
     /// A retried initiation of a call this host answered: while still answering (the caller never heard
@@ -303,9 +534,9 @@ final class HostLoop {
 
     // MARK: - Sessions
 
-    private func adopt(_ session: CallSession, peerAddress: SocketAddress) -> HostedCall {
-        let handle = CallHandle(rawValue: nextHandle)
-        nextHandle += 1
+    private func adopt(_ session: CallSession, peerAddress: SocketAddress?, handle given: CallHandle? = nil) -> HostedCall {
+        let handle = given ?? CallHandle(rawValue: nextHandle)
+        if given == nil { nextHandle += 1 }
         let call = HostedCall(handle: handle, session: session, peerAddress: peerAddress)
         calls[handle] = call
         _ = router.register(index: session.localIndex, session: handle)
@@ -325,7 +556,8 @@ final class HostLoop {
         draining: while true {
             switch call.session.pollOutput() {
             case .transmit(let datagram):
-                transmit(datagram, to: call.peerAddress)
+                if call.firstDatagram == nil { call.firstDatagram = datagram }
+                if let address = call.peerAddress { transmit(datagram, to: address) }
             case .event(let event):
                 events.yield(.call(call.handle, event))
             case .wait(let until):
@@ -342,6 +574,7 @@ final class HostLoop {
 
     private func fireTimers() {
         let now = HostClock.now()
+        expireRinging(now: now)
         let due = calls.values.filter { $0.deadline.map { $0 <= now } ?? false }
         for call in due {
             call.deadline = nil
@@ -356,6 +589,20 @@ final class HostLoop {
         } catch {
             counters.sendFailures += 1
         }
+    }
+}
+
+/// An incoming call held for the owner's decision: the caller's latest initiation.
+private final class RingingCall {
+    var pending: HandshakeResponder.PendingAnswer
+    var incoming: IncomingCall
+    /// When the latest initiation arrived.
+    var lastSeen: MonotonicInstant
+
+    init(pending: HandshakeResponder.PendingAnswer, incoming: IncomingCall, lastSeen: MonotonicInstant) {
+        self.pending = pending
+        self.incoming = incoming
+        self.lastSeen = lastSeen
     }
 }
 
@@ -438,17 +685,25 @@ final class HostWaker: Sendable {
     }
 }
 
-/// Runs `body` on a new detached POSIX thread.
-func startThread(_ body: @escaping @Sendable () -> Void) {
+/// Runs `body` on a new detached POSIX thread named `name` (its first 15 bytes; shown by `top -H`).
+///
+/// For work that must not share Swift's cooperative pool: the host's loop, media capture and codecs.
+public func startDetachedThread(name: String, _ body: @escaping @Sendable () -> Void) {
     final class Entry: Sendable {
+        let name: String
         let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+        init(name: String, _ body: @escaping @Sendable () -> Void) {
+            self.name = name
+            self.body = body
+        }
     }
-    let entry = Unmanaged.passRetained(Entry(body)).toOpaque()
+    let entry = Unmanaged.passRetained(Entry(name: name, body)).toOpaque()
     var thread = pthread_t()
     let result = pthread_create(&thread, nil, { raw in
         guard let raw else { return nil }
-        Unmanaged<Entry>.fromOpaque(raw).takeRetainedValue().body()
+        let entry = Unmanaged<Entry>.fromOpaque(raw).takeRetainedValue()
+        _ = parley_set_thread_name(entry.name)
+        entry.body()
         return nil
     }, entry)
     if result == 0 {

@@ -1,4 +1,5 @@
 package import Glibc
+public import ParleySession
 
 /// An IPv4 or IPv6 address (without a port).
 public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
@@ -206,5 +207,26 @@ extension SocketAddress {
         }
         guard let parsed else { return nil }
         self = parsed
+    }
+}
+
+// MARK: - Candidates (Protocols/peer/offer-answer.md field 0x05)
+
+extension SocketAddress {
+    /// The address a peer's candidate names.
+    public init(_ candidate: TransportCandidate) {
+        let ip: IPAddress = switch candidate.address {
+        case .v4(let value): .v4(value)
+        case .v6(let high, let low): .v6(high: high, low: low)
+        }
+        self.init(ip, port: candidate.port)
+    }
+
+    /// This address as a candidate in an offer or answer.
+    public var transportCandidate: TransportCandidate {
+        switch ip.unmapped {
+        case .v4(let value): TransportCandidate(address: .v4(value), port: port)
+        case .v6(let high, let low): TransportCandidate(address: .v6(high: high, low: low), port: port)
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import ParleyControl
+import ParleyTestSupport
 import Testing
 
 /// Protocols/control/schemas/, found from this file's path in the repository.
@@ -13,59 +14,12 @@ func schema(_ name: String) throws -> JSONValue {
     return try JSONValue(parsing: Array(bytes))
 }
 
-/// A deliberately small JSON Schema checker covering the keywords the envelope schemas use: `type`,
-/// `required`, `properties`, `additionalProperties: false`, `enum`, `const`, `minimum`, `maximum`,
-/// `pattern`, `oneOf`. Any other keyword (except annotations) is reported, so a schema can never use a
-/// rule this checker would silently skip. Returns the violations, empty when `value` conforms.
-func violations(of value: JSONValue, against schema: JSONValue, at path: String = "$") -> [String] {
-    guard case .object(let rules) = schema else { return ["\(path): schema is not an object"] }
-    var found: [String] = []
-    let annotations: Set = ["$schema", "$id", "title", "description"]
-    for (keyword, rule) in rules where !annotations.contains(keyword) {
-        switch (keyword, rule) {
-        case ("type", .string(let type)):
-            if !matches(value, type: type) { found.append("\(path): expected \(type), found \(value.kindDescription)") }
-        case ("required", .array(let names)):
-            guard case .object(let object) = value else { continue }
-            for case .string(let name) in names where object[name] == nil { found.append("\(path): missing \(name)") }
-        case ("properties", .object(let properties)):
-            guard case .object(let object) = value else { continue }
-            for (name, member) in object {
-                if let memberSchema = properties[name] { found += violations(of: member, against: memberSchema, at: "\(path).\(name)") }
-            }
-        case ("additionalProperties", .bool(false)):
-            guard case .object(let object) = value, case .object(let properties)? = rules["properties"] else { continue }
-            for name in object.keys where properties[name] == nil { found.append("\(path): unexpected member \(name)") }
-        case ("enum", .array(let allowed)):
-            if !allowed.contains(value) { found.append("\(path): \(value.serialized()) not in enum") }
-        case ("const", let constant):
-            if value != constant { found.append("\(path): \(value.serialized()) is not \(constant.serialized())") }
-        case ("minimum", .number(let bound)):
-            if case .number(let number) = value, number.double < bound.double { found.append("\(path): below \(bound)") }
-        case ("maximum", .number(let bound)):
-            if case .number(let number) = value, number.double > bound.double { found.append("\(path): above \(bound)") }
-        case ("pattern", .string(let pattern)):
-            guard case .string(let text) = value else { continue }
-            let expression = try? NSRegularExpression(pattern: pattern)
-            let range = NSRange(text.startIndex..., in: text)
-            if expression?.firstMatch(in: text, range: range) == nil { found.append("\(path): \(text) does not match \(pattern)") }
-        case ("oneOf", .array(let choices)):
-            let passing = choices.filter { violations(of: value, against: $0, at: path).isEmpty }.count
-            if passing != 1 { found.append("\(path): matches \(passing) of oneOf, not exactly 1") }
-        default:
-            found.append("\(path): checker does not understand keyword \(keyword)")
-        }
-    }
-    return found
-}
+/// The shared checker (ParleyTestSupport) reading Protocols/control/schemas/.
+let schemaChecker = JSONSchemaChecker(directory: schemaDirectory)
 
-func matches(_ value: JSONValue, type: String) -> Bool {
-    switch (type, value) {
-    case ("object", .object), ("array", .array), ("string", .string), ("boolean", .bool), ("null", .null), ("number", .number):
-        true
-    case ("integer", .number(let number)): number.double.rounded() == number.double
-    default: false
-    }
+/// The violations of `value` against the envelope schema `name` (e.g. "request"); empty when it conforms.
+func violations(of value: JSONValue, againstSchemaNamed name: String) -> [String] {
+    schemaChecker.violations(of: value, against: "\(name).json")
 }
 
 /// The schema file a frame belongs to, chosen by its body member.
@@ -104,16 +58,16 @@ let framesTheCodeWrites: [[UInt8]] = [
             let name = schemaName(of: frame)
             #expect(name != "none", "no schema for \(frame.serialized())")
             guard name != "none" else { continue }
-            #expect(violations(of: frame, against: try schema(name)) == [], "\(frame.serialized())")
+            #expect(violations(of: frame, againstSchemaNamed: name) == [], "\(frame.serialized())")
         }
     }
 
     @Test func everyServerFrameMatchesExactlyOneReplySchema() throws {
-        let replySchemas = try ["reply", "error", "event", "end"].map(schema)
+        let replySchemas = ["reply", "error", "event", "end"]
         for bytes in framesTheCodeWrites {
             let frame = try JSONValue(parsing: Array(bytes.dropLast()))
             guard !["request", "cancel"].contains(schemaName(of: frame)) else { continue }
-            #expect(replySchemas.filter { violations(of: frame, against: $0).isEmpty }.count == 1, "\(frame.serialized())")
+            #expect(replySchemas.filter { violations(of: frame, againstSchemaNamed: $0).isEmpty }.count == 1, "\(frame.serialized())")
         }
     }
 
@@ -132,7 +86,7 @@ let framesTheCodeWrites: [[UInt8]] = [
             ("event", #"{"id":1,"event":[]}"#),  // event must be an object
         ]
         for (name, line) in broken {
-            #expect(!violations(of: try JSONValue(parsing: line), against: try schema(name)).isEmpty, "\(line)")
+            #expect(!violations(of: try JSONValue(parsing: line), againstSchemaNamed: name).isEmpty, "\(line)")
         }
     }
 

@@ -9,4 +9,8 @@ struct timespec;
 /// `messages` points to `count` C `struct mmsghdr` laid out by the caller.
 int parley_recvmmsg(int descriptor, void *messages, unsigned int count, int flags, struct timespec *timeout);
 
+/// Names the calling thread (pthread_setname_np, also GNU-only); names longer than 15 bytes are cut.
+/// Returns 0 or an errno value.
+int parley_set_thread_name(const char *name);
+
 #endif

@@ -1,11 +1,12 @@
-internal import ParleyWire
+public import ParleyWire
 
 /// Strict base64url without padding (RFC 4648 §5), the text form of Parley identity keys.
 ///
 /// Decoding accepts exactly one spelling of each byte string: only the 64 characters `A–Z a–z 0–9 - _`,
 /// no padding, no white space, no length that leaves a lone 6-bit character (length ≡ 1 mod 4), and
-/// zero bits in the unused low bits of the last character.
-enum IdentityBase64URL {
+/// zero bits in the unused low bits of the last character. Also the text form of the out-of-band offer
+/// and answer blobs (Protocols/control/services.md §4).
+public enum Base64URL {
     static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
     /// Character → 6-bit value; 0xFF for every byte outside the alphabet.
@@ -18,7 +19,7 @@ enum IdentityBase64URL {
     }()
 
     /// The unpadded base64url text of `bytes`.
-    static func encode(_ bytes: [UInt8]) -> String {
+    public static func encode(_ bytes: [UInt8]) -> String {
         var text: [UInt8] = []
         text.reserveCapacity((bytes.count * 4 + 2) / 3)
         var index = 0
@@ -37,7 +38,7 @@ enum IdentityBase64URL {
     }
 
     /// The bytes that `text` spells, or the first reason it is not canonical unpadded base64url.
-    static func decode(_ text: some Collection<UInt8>, field: String) throws(WireError) -> [UInt8] {
+    public static func decode(_ text: some Collection<UInt8>, field: String) throws(WireError) -> [UInt8] {
         var sextets: [UInt8] = []
         sextets.reserveCapacity(text.count)
         for (offset, character) in text.enumerated() {

@@ -4,9 +4,11 @@ import ParleyMedia
 import ParleyWire
 import Synchronization
 
-/// `parley demo`: synthetic camera and microphone through encoder and decoder, with live figures.
-struct Demo: AsyncParsableCommand {
+/// `parley codec-demo`: synthetic camera and microphone through encoder and decoder, with live figures.
+/// No engine and no network: it measures the codecs and the stamp and marker readers alone.
+struct CodecDemo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "codec-demo",
         abstract: "Run the synthetic camera and microphone through VP8 and Opus and show live figures.",
         discussion: """
             Video: frames per second, bitrate, luma PSNR of decoded against source, stamps recognised,
@@ -36,7 +38,7 @@ struct Demo: AsyncParsableCommand {
 
     func run() async throws {
         let clock = SystemMediaClock()
-        let stats = DemoStats()
+        let stats = CodecDemoStats()
         let start = clock.now()
         let end = start + .seconds(seconds)
         let camera = try SyntheticCamera(width: width, height: height, frameRate: frameRate)
@@ -46,10 +48,10 @@ struct Demo: AsyncParsableCommand {
         _ = try VP8Encoder(configuration: videoConfiguration)  // refuse bad settings before printing anything
         _ = try OpusEncoder(configuration: audioConfiguration)
 
-        print("parley demo: \(width)x\(height) @ \(frameRate) fps VP8 \(videoBitrate / 1_000) kbit/s, "
+        print("parley codec-demo: \(width)x\(height) @ \(frameRate) fps VP8 \(videoBitrate / 1_000) kbit/s, "
             + "Opus \(audioBitrate / 1_000) kbit/s, \(seconds) s, \(pace.rawValue) pace")
         let pace = pace.capturePace
-        print(DemoStats.header)
+        print(CodecDemoStats.header)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await runVideo(
@@ -84,7 +86,7 @@ enum PaceOption: String, ExpressibleByArgument {
 
 private func runVideo(
     camera: SyntheticCamera, configuration: VP8EncoderConfiguration, pace: CapturePace, clock: SystemMediaClock,
-    until end: MonotonicInstant, stats: DemoStats
+    until end: MonotonicInstant, stats: CodecDemoStats
 ) async throws {
     var camera = camera
     let encoder = try VP8Encoder(configuration: configuration)
@@ -111,7 +113,7 @@ private func runVideo(
 
 private func runAudio(
     configuration: OpusEncoderConfiguration, pace: CapturePace, clock: SystemMediaClock, until end: MonotonicInstant,
-    stats: DemoStats
+    stats: CodecDemoStats
 ) async throws {
     var microphone = try SyntheticMicrophone(channelCount: configuration.channelCount)
     let encoder = try OpusEncoder(configuration: configuration)
@@ -155,7 +157,7 @@ private func runAudio(
 }
 
 /// Figures the demo's tasks record and the reporter prints; shared, so behind a lock.
-final class DemoStats: Sendable {
+final class CodecDemoStats: Sendable {
     static let header = """
             t │ video fps  kbit/s  PSNR-Y   stamps  enc ms  dec ms  capture→decoded │ audio kbit/s  markers  offset ms (mean, worst)
         ──────┼────────────────────────────────────────────────────────────────────┼─────────────────────────────────────────────────

@@ -1,0 +1,405 @@
+import Dispatch
+import Glibc
+import Logging
+import ParleyMedia
+import ParleyRuntime
+import ParleySession
+import ParleyWire
+import Synchronization
+
+/// What a call's media threads counted: what was encoded and sent, and what the sinks recognised in
+/// what was received. Read by `Calls/Stats`.
+struct MediaCounters: Sendable, Equatable {
+    var audioFramesEncoded = 0
+    var audioBytesEncoded = 0
+    var videoFramesEncoded = 0
+    var keyFramesEncoded = 0
+    var videoBytesEncoded = 0
+    var videoFramesSkipped = 0
+    var encodeFailures = 0
+    var sentWidth = 0
+    var sentHeight = 0
+    var targetBitrate = 0
+
+    var videoFramesDecoded = 0
+    var videoDecodeFailures = 0
+    var videoFramesDroppedByQueue = 0
+    var decodedWidth = 0
+    var decodedHeight = 0
+    var stampsRead = 0
+    var stampsOutOfOrder = 0
+    var stampFailures = 0
+    var lastStampFrameNumber: UInt32?
+    var latencyTotalMicroseconds: Int64 = 0
+    var latencyLastMicroseconds: Int64 = 0
+    var latencyMaximumMicroseconds: Int64 = 0
+
+    var audioSamplesPlayed = 0
+    var audioMarkersHeard = 0
+    var audioPullsMissed = 0
+}
+
+/// One call's media: capture → encode → session on two threads (audio every 20 ms, video at the frame
+/// rate), session → decode → sink on a third (video) and a task (audio playout every 20 ms).
+///
+/// The network path never waits for media: the host's sends are queued commands, and received video
+/// frames wait in a bounded queue (the oldest is dropped and counted when the decoder falls behind, and
+/// the session is told so it asks for a key frame). Sources are the synthetic camera and microphone;
+/// sinks are the analysis sinks, which read the camera's stamps and the microphone's markers back.
+final class CallMediaPipeline: Sendable {
+    /// What the front-end controls, read by the sending threads at each tick.
+    struct Controls: Sendable {
+        var sendsAudio: Bool
+        var sendsVideo: Bool
+        var video: VideoSettings
+        var settingsChanged = false
+        var keyFrameWanted = false
+        var isRunning = true
+        var isSending = false
+    }
+
+    let call: CallHandle
+    private let host: SessionHost
+    private let logger: Logger
+    private let controls: Mutex<Controls>
+    private let counters = Mutex(MediaCounters())
+    private let incomingVideo = FrameQueue<IncomingVideoFrame>(capacity: 8)
+    private let threadsDone = DispatchGroup()
+    private let playout = Mutex<Task<Void, Never>?>(nil)
+
+    /// A pipeline for `call`, not yet running.
+    init(call: CallHandle, host: SessionHost, video: VideoSettings, sendsAudio: Bool, sendsVideo: Bool, logger: Logger) {
+        self.call = call
+        self.host = host
+        self.logger = logger
+        controls = Mutex(Controls(sendsAudio: sendsAudio, sendsVideo: sendsVideo, video: video))
+    }
+
+    /// Starts the receiving side (decode thread and audio playout) right away; sending waits for
+    /// `startSending()` (the call is active).
+    func start() {
+        threadsDone.enter()
+        startDetachedThread(name: "parley-vdec") { [self] in
+            receiveVideo()
+            threadsDone.leave()
+        }
+        playout.withLock { task in
+            task = Task { [self] in await playAudio() }
+        }
+    }
+
+    /// Starts the capture and encode threads (once).
+    func startSending() {
+        let first = controls.withLock { controls in
+            defer { controls.isSending = true }
+            return !controls.isSending && controls.isRunning
+        }
+        guard first else { return }
+        threadsDone.enter()
+        startDetachedThread(name: "parley-venc") { [self] in
+            sendVideo()
+            threadsDone.leave()
+        }
+        threadsDone.enter()
+        startDetachedThread(name: "parley-aenc") { [self] in
+            sendAudio()
+            threadsDone.leave()
+        }
+    }
+
+    /// Stops every thread and task and waits for them.
+    func stop() async {
+        controls.withLock { $0.isRunning = false }
+        incomingVideo.close()
+        let task = playout.withLock { $0 }
+        task?.cancel()
+        await task?.value
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            threadsDone.notify(queue: .global()) { continuation.resume() }
+        }
+    }
+
+    /// A video frame the session delivered, for the decode thread.
+    func deliver(_ frame: IncomingVideoFrame) {
+        if let dropped = incomingVideo.push(frame) {
+            counters.withLock { $0.videoFramesDroppedByQueue += 1 }
+            host.videoFrameUndecodable(dropped, call: call)
+        }
+    }
+
+    /// Turns sending of each medium on or off.
+    func setSending(audio: Bool? = nil, video: Bool? = nil) {
+        controls.withLock { controls in
+            if let audio { controls.sendsAudio = audio }
+            if let video {
+                if video, !controls.sendsVideo { controls.keyFrameWanted = true }
+                controls.sendsVideo = video
+            }
+        }
+    }
+
+    /// New video settings from the next frame.
+    func setVideo(_ settings: VideoSettings) {
+        controls.withLock { controls in
+            controls.video = settings
+            controls.settingsChanged = true
+        }
+    }
+
+    /// The peer asked for a key frame.
+    func forceKeyFrame() {
+        controls.withLock { $0.keyFrameWanted = true }
+    }
+
+    /// What the threads counted so far.
+    var snapshot: MediaCounters { counters.withLock { $0 } }
+
+    // MARK: - Sending
+
+    private func sendVideo() {
+        var settings = controls.withLock { $0.video }
+        var camera: SyntheticCamera
+        var encoder: VP8Encoder
+        do {
+            camera = try SyntheticCamera(width: settings.width, height: settings.height, frameRate: Double(settings.frameRate))
+            encoder = try VP8Encoder(configuration: Self.encoderConfiguration(settings))
+        } catch {
+            logger.error("video source or encoder failed to start", metadata: ["error": "\(error)"])
+            counters.withLock { $0.encodeFailures += 1 }
+            return
+        }
+        counters.withLock { counters in
+            counters.sentWidth = settings.width
+            counters.sentHeight = settings.height
+            counters.targetBitrate = settings.maximumBitrate
+        }
+        var next = HostClock.now()
+        while true {
+            let state = controls.withLock { controls in
+                defer {
+                    controls.settingsChanged = false
+                    controls.keyFrameWanted = false
+                }
+                return controls
+            }
+            guard state.isRunning else { return }
+            if state.settingsChanged, state.video != settings {
+                do {
+                    if state.video.width != settings.width || state.video.height != settings.height {
+                        camera = try SyntheticCamera(
+                            width: state.video.width, height: state.video.height, frameRate: Double(state.video.frameRate))
+                        encoder = try VP8Encoder(configuration: Self.encoderConfiguration(state.video))
+                    } else {
+                        try encoder.apply(Self.encoderConfiguration(state.video))
+                    }
+                    settings = state.video
+                    counters.withLock { counters in
+                        counters.sentWidth = settings.width
+                        counters.sentHeight = settings.height
+                        counters.targetBitrate = settings.maximumBitrate
+                    }
+                } catch {
+                    logger.warning("new video settings refused", metadata: ["error": "\(error)"])
+                }
+            }
+            let interval = Duration.nanoseconds(1_000_000_000 / Int64(settings.frameRate))
+            next = Self.sleep(until: next + interval, interval: interval) { skipped in
+                counters.withLock { $0.videoFramesSkipped += skipped }
+            }
+            guard state.sendsVideo else { continue }
+            if state.keyFrameWanted { encoder.forceKeyFrame() }
+            let captured = HostClock.now()
+            let frame = camera.nextFrame(captureInstant: captured)
+            do {
+                guard let encoded = try encoder.encode(frame) else { continue }
+                host.sendVideoFrame(encoded.payload, isKeyFrame: encoded.isKeyFrame, captureInstant: captured, call: call)
+                counters.withLock { counters in
+                    counters.videoFramesEncoded += 1
+                    counters.videoBytesEncoded += encoded.payload.count
+                    if encoded.isKeyFrame { counters.keyFramesEncoded += 1 }
+                }
+            } catch {
+                counters.withLock { $0.encodeFailures += 1 }
+            }
+        }
+    }
+
+    private func sendAudio() {
+        var microphone: SyntheticMicrophone
+        let encoder: OpusEncoder
+        do {
+            microphone = try SyntheticMicrophone()
+            encoder = try OpusEncoder()
+        } catch {
+            logger.error("audio source or encoder failed to start", metadata: ["error": "\(error)"])
+            counters.withLock { $0.encodeFailures += 1 }
+            return
+        }
+        let interval = OpusFrameDuration.milliseconds20.duration
+        let samples = OpusFrameDuration.milliseconds20.sampleCount
+        var next = HostClock.now()
+        while true {
+            let state = controls.withLock { $0 }
+            guard state.isRunning else { return }
+            next = Self.sleep(until: next + interval, interval: interval) { _ in }
+            // The microphone runs on while muted, so unmuting resumes the signal where the time is.
+            let frame = microphone.nextFrame(sampleCount: samples, captureInstant: HostClock.now())
+            guard state.sendsAudio else { continue }
+            do {
+                let encoded = try encoder.encode(frame)
+                host.sendAudio(encoded.payload, sampleCount: encoded.sampleCount, call: call)
+                counters.withLock { counters in
+                    counters.audioFramesEncoded += 1
+                    counters.audioBytesEncoded += encoded.payload.count
+                }
+            } catch {
+                counters.withLock { $0.encodeFailures += 1 }
+            }
+        }
+    }
+
+    static func encoderConfiguration(_ settings: VideoSettings) -> VP8EncoderConfiguration {
+        VP8EncoderConfiguration(
+            width: settings.width, height: settings.height, frameRate: Double(settings.frameRate),
+            bitrate: settings.maximumBitrate, errorResilient: true)
+    }
+
+    /// Sleeps until `deadline` on CLOCK_MONOTONIC; when the thread is more than one interval late it
+    /// skips the missed ticks (reporting how many) rather than bursting. Returns the tick slept to.
+    static func sleep(until deadline: MonotonicInstant, interval: Duration, skipped: (Int) -> Void) -> MonotonicInstant {
+        let now = HostClock.now()
+        var target = deadline
+        if now - target > interval {
+            let missed = Int((now - target).totalNanoseconds / max(1, interval.totalNanoseconds))
+            skipped(missed)
+            target = target + interval * missed
+        }
+        var spec = timespec(
+            tv_sec: Int(target.nanoseconds / 1_000_000_000), tv_nsec: Int(target.nanoseconds % 1_000_000_000))
+        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &spec, nil) == EINTR {}
+        return target
+    }
+
+    // MARK: - Receiving
+
+    private func receiveVideo() {
+        let decoder: VP8Decoder
+        do {
+            decoder = try VP8Decoder()
+        } catch {
+            logger.error("video decoder failed to start", metadata: ["error": "\(error)"])
+            return
+        }
+        while let frame = incomingVideo.pop() {
+            let picture: VideoFrame
+            do {
+                picture = try decoder.decode(frame.payload)
+            } catch {
+                counters.withLock { $0.videoDecodeFailures += 1 }
+                host.videoFrameUndecodable(frame, call: call)
+                continue
+            }
+            host.videoFrameDecoded(frame, call: call)
+            let now = HostClock.now()
+            let stamp = VideoStamp.read(from: picture)
+            counters.withLock { counters in
+                counters.videoFramesDecoded += 1
+                counters.decodedWidth = picture.width
+                counters.decodedHeight = picture.height
+                guard let stamp else {
+                    counters.stampFailures += 1
+                    return
+                }
+                counters.stampsRead += 1
+                if let last = counters.lastStampFrameNumber, stamp.frameNumber <= last, stamp.frameNumber != 0 {
+                    counters.stampsOutOfOrder += 1
+                }
+                counters.lastStampFrameNumber = stamp.frameNumber
+                // The stamp holds 48 bits of microseconds of the sender's CLOCK_MONOTONIC.
+                let wrap: Int64 = 1 << 48
+                let latency = ((now.microseconds - stamp.captureInstant.microseconds) % wrap + wrap) % wrap
+                counters.latencyLastMicroseconds = latency
+                counters.latencyTotalMicroseconds += latency
+                counters.latencyMaximumMicroseconds = max(counters.latencyMaximumMicroseconds, latency)
+            }
+        }
+    }
+
+    private func playAudio() async {
+        let clock = ContinuousClock()
+        var next = clock.now
+        let samplesPerPull = OpusFrameDuration.milliseconds20.sampleCount
+        var analysis: [Int16] = []
+        let window = AudioFrame.sampleRate  // look for markers in one-second windows
+        while !Task.isCancelled {
+            next = next + .milliseconds(20)
+            if clock.now - next > .milliseconds(20) { next = clock.now }
+            do {
+                try await Task.sleep(until: next, clock: clock)
+            } catch {
+                return
+            }
+            guard let playout = await host.pullAudio(sampleCount: samplesPerPull, call: call) else {
+                counters.withLock { $0.audioPullsMissed += 1 }
+                continue
+            }
+            analysis += playout.samples
+            counters.withLock { $0.audioSamplesPlayed += playout.samples.count }
+            if analysis.count >= window + AudioMarker.length {
+                // Markers starting in the first `window` samples; the tail is kept so one split across
+                // the boundary is found in the next window.
+                let heard = AudioMarker.detectStarts(in: analysis).filter { $0 < window }.count
+                analysis.removeFirst(window)
+                counters.withLock { $0.audioMarkersHeard += heard }
+            }
+        }
+    }
+}
+
+/// A bounded first-in first-out queue between threads: `push` never blocks (when full it drops and
+/// returns the oldest), `pop` blocks until an item comes or the queue is closed (then nil).
+final class FrameQueue<Element: Sendable>: Sendable {
+    private struct State {
+        var items: [Element] = []
+        var isClosed = false
+    }
+
+    private let state = Mutex(State())
+    private let available = DispatchSemaphore(value: 0)
+    private let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    /// Adds `item`; returns the item dropped to make room, if any.
+    func push(_ item: Element) -> Element? {
+        let (dropped, accepted): (Element?, Bool) = state.withLock { state in
+            guard !state.isClosed else { return (nil, false) }
+            state.items.append(item)
+            if state.items.count > capacity { return (state.items.removeFirst(), false) }
+            return (nil, true)
+        }
+        if accepted { available.signal() }
+        return dropped
+    }
+
+    /// The oldest item, waiting for one; nil once closed.
+    func pop() -> Element? {
+        while true {
+            available.wait()
+            let (item, closed): (Element?, Bool) = state.withLock { state in
+                if state.isClosed { return (nil, true) }
+                return (state.items.isEmpty ? nil : state.items.removeFirst(), false)
+            }
+            if closed { return nil }
+            if let item { return item }
+        }
+    }
+
+    /// Wakes the consumer for good.
+    func close() {
+        state.withLock { $0.isClosed = true }
+        available.signal()
+    }
+}
