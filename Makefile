@@ -20,9 +20,9 @@ SWIFT_BUILD_FLAGS ?=
 # in one process with the long CPU-bound virtual-time suites they could wait tens of seconds for a thread
 # and miss their peers' timeouts; in their own process they cannot.
 REAL_TIME_TESTS := ParleyRuntimeTests|ParleyControlTests|ParleyEngineTests
-DEMO_SECONDS ?= 10
+DEMO_SECONDS ?= 20
 
-.PHONY: deps build test demo bench clean
+.PHONY: deps build test demo bench bench-nio clean
 
 deps:
 	@missing=""; \
@@ -41,8 +41,8 @@ build: deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 
 test: build
-	@echo "== demo smoke run (3 s): every stamp and marker must be recognised =="
-	"$$(swift build --show-bin-path)/parley" demo --seconds 3
+	@echo "== demo smoke run: two parleyd on loopback, a 4 s encrypted call; media must flow both ways =="
+	"$$(swift build --show-bin-path)/parley" demo --seconds 4
 	@echo "== real-time tests (real sockets, threads and clocks), in a process of their own =="
 	swift test --skip-build --filter '$(REAL_TIME_TESTS)'
 	@echo "== all other tests =="
@@ -65,5 +65,11 @@ bench: deps
 	@echo
 	"$$(swift build -c release --show-bin-path)/parley-session-bench"
 
+# swift-nio against the hand-written UDP loop, in a package of its own so CI never builds swift-nio
+# (Benchmarks/NIOComparison/README.md holds the results and the decision they support).
+bench-nio: deps
+	swift build -c release --package-path Benchmarks/NIOComparison --scratch-path .build-nio
+	"$$(swift build -c release --package-path Benchmarks/NIOComparison --scratch-path .build-nio --show-bin-path)/parley-nio-comparison"
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-nio

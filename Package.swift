@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "parley-session-bench", targets: ["ParleySessionBenchmarks"]),
         .executable(name: "parley-transport-bench", targets: ["ParleyTransportBenchmarks"]),
         .executable(name: "parley-control-bench", targets: ["ParleyControlBenchmarks"]),
+        .executable(name: "parley-call-bench", targets: ["ParleyCallBenchmarks"]),
         .executable(name: "parleyd", targets: ["parleyd"]),
         .library(name: "ParleyMedia", targets: ["ParleyMedia"]),
         // For Benchmarks/NIOComparison, a package of its own that measures swift-nio against this runtime.
@@ -186,6 +187,13 @@ let package = Package(
             name: "ParleyControlBenchmarks",
             dependencies: ["ParleyBenchmarkSupport", "ParleyControl"],
             path: "Benchmarks/ControlBenchmarks",
+            swiftSettings: strictSwift
+        ),
+
+        .executableTarget(
+            name: "ParleyCallBenchmarks",
+            dependencies: ["ParleyBenchmarkSupport", "ParleyControl", "ParleyMedia", "ParleyWire"],
+            path: "Benchmarks/CallBenchmarks",
             swiftSettings: strictSwift
         ),
 

@@ -59,9 +59,9 @@ public enum ControlSchemas {
       "pattern": "^[0-9]{5}( [0-9]{5}){11}$"
     },
     "Fingerprint": {
-      "description": "The fingerprint of an identity key (Protocols/peer/verification.md §2.1): 30 decimal digits, half of every safety number the key is part of.",
+      "description": "The fingerprint of an identity key (Protocols/peer/verification.md §2.1): its 30 decimal digits, half of every safety number the key is part of, in 6 groups of 5 separated by single spaces.",
       "type": "string",
-      "pattern": "^[0-9]{30}$"
+      "pattern": "^[0-9]{5}( [0-9]{5}){5}$"
     },
     "PeerKey": {
       "description": "An identity public key: 43 characters of canonical base64url, no padding (Protocols/peer/identity.md §3).",
@@ -204,8 +204,8 @@ public enum ControlSchemas {
             "video_stamps_out_of_order": { "type": "integer", "minimum": 0 },
             "video_stamp_failures": { "type": "integer", "minimum": 0 },
             "video_latency_ms": {
-              "description": "Left out until a stamp was read.",
-              "type": "object",
+              "description": "Capture-to-decode latency from the stamps; null until a stamp was read.",
+              "type": ["object", "null"],
               "required": ["last", "mean", "max"],
               "properties": {
                 "last": { "type": "number" },
@@ -438,7 +438,7 @@ public enum ControlSchemas {
 {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "title": "parley.v1.Calls/Dial",
-  "description": "Start a call to a peer over UDP (unary). The result is the new Call, in state dialing; it ends with handshake_timeout (nobody answered, or the key at that address is another) or declined. Dialing this engine's own key: INVALID_ARGUMENT, field params.peer.",
+  "description": "Start a call to a peer over UDP (unary). The result is the new Call, in state dialing (active with wait); it ends with handshake_timeout (nobody answered, or the key at that address is another) or declined. Dialing this engine's own key: INVALID_ARGUMENT, field params.peer.",
   "type": "object",
   "additionalProperties": false,
   "properties": {
@@ -450,7 +450,9 @@ public enum ControlSchemas {
         "peer": { "$ref": "../objects.json#/$defs/PeerReference" },
         "address": { "description": "Where to send the handshake; wins over the URI's address.", "$ref": "../objects.json#/$defs/Address" },
         "audio": { "description": "Start with audio sending (true) or muted.", "type": "boolean", "default": true },
-        "video": { "description": "Start with video on (true) or off.", "type": "boolean", "default": true }
+        "video": { "description": "Start with video on (true) or off.", "type": "boolean", "default": true },
+        "timeout_ms": { "description": "How long to wait for an answer before ending with handshake_timeout.", "type": "integer", "minimum": 1000, "maximum": 120000, "default": 20000 },
+        "wait": { "description": "Answer only once the call is active; a call that ends first fails the request (UNAVAILABLE for handshake_timeout, ABORTED for declined, FAILED_PRECONDITION otherwise).", "type": "boolean", "default": false }
       },
       "anyOf": [
         { "description": "An address parameter…", "required": ["address"] },
@@ -713,7 +715,7 @@ public enum ControlSchemas {
       "additionalProperties": false,
       "properties": {
         "call_id": { "description": "Only this call's events (NOT_FOUND if unknown).", "$ref": "../objects.json#/$defs/CallID" },
-        "stats_interval_ms": { "description": "Period of the stats events for each active call.", "type": "integer", "minimum": 100, "maximum": 60000 },
+        "stats_interval_ms": { "description": "Period of the stats events for each active call; absent: no stats events.", "type": "integer", "minimum": 100, "maximum": 60000 },
         "snapshot": { "description": "Whether the first event is a snapshot of the calls.", "type": "boolean", "default": true }
       }
     },

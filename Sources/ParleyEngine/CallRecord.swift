@@ -37,8 +37,9 @@ struct CallRecord {
     /// This end rejected the call while it rang.
     var rejectedHere = false
     var pipeline: CallMediaPipeline?
-    /// The previous statistics snapshot's totals, for bitrates.
-    var lastTotals: (instant: MonotonicInstant, bytesSent: Int, bytesReceived: Int)?
+    /// Totals taken every `Engine.rateSampleInterval` over the last seconds, oldest first: bitrates
+    /// and frame rates are measured against them, so every client sees the same rates.
+    var rateSamples: [RateSample] = []
 
     /// Whether the call is over.
     var isEnded: Bool { state == "ended" }
@@ -71,5 +72,20 @@ struct CallRecord {
         case .handshakeTimeout: ("handshake_timeout", "the caller gave up")
         default: (reason.code, nil)
         }
+    }
+}
+
+/// A call's running totals at one instant, for rates.
+struct RateSample {
+    var instant: MonotonicInstant
+    var bytesSent: Int
+    var bytesReceived: Int
+    var framesEncoded: Int
+    var framesDecoded: Int
+
+    /// The sample in `samples` closest to one second before `now` but at least 200 ms old.
+    static func baseline(in samples: [RateSample], now: MonotonicInstant) -> RateSample? {
+        samples.filter { now - $0.instant >= .milliseconds(200) }
+            .min { abs((now - $0.instant).inSeconds - 1) < abs((now - $1.instant).inSeconds - 1) }
     }
 }

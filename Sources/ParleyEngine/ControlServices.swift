@@ -1,5 +1,6 @@
 import ParleyControl
 import ParleyCrypto
+import ParleyMedia
 import ParleyRuntime
 import ParleySession
 import ParleyWire
@@ -411,6 +412,11 @@ extension Engine {
         if params["frame_rate"].isPresent { settings.frameRate = Int(try params["frame_rate"].int64(in: 1...60)) }
         if params["max_bitrate"].isPresent { settings.maximumBitrate = Int(try params["max_bitrate"].int64(in: 50_000...10_000_000)) }
         if let (field, reason) = settings.violation() { throw .invalidArgument(field: "params.\(field)", reason: reason) }
+        if devices.videoSource == DeviceCatalog.syntheticCamera, !VideoStamp.fits(width: settings.width, height: settings.height) {
+            throw .invalidArgument(
+                field: "params.width",
+                reason: "the synthetic camera cannot stamp \(settings.width)x\(settings.height) (it needs at least 64 pixels of width and its stamp rows in the top half)")
+        }
         guard let record = calls[id] else { throw .unknownCall(id) }
         guard !record.isEnded else { throw .precondition("\(id) has ended", field: "params.call_id") }
         calls[id]?.video = settings

@@ -80,7 +80,7 @@ public actor Engine {
         localStreams = streams
         devices = configuration.devices
         startedAt = HostClock.now()
-        ownFingerprint = SafetyNumber.fingerprint(of: identity.publicKey)
+        ownFingerprint = Self.displayFingerprint(identity.publicKey)
     }
 
     /// Starts an engine: identity, UDP socket, host loop, control socket.
@@ -145,6 +145,12 @@ public actor Engine {
                 await self.handle(event)
             }
         }
+        samplerTask = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.rateSampleInterval)
+                await self.sampleRates()
+            }
+        }
     }
 
     /// Hangs up every call, stops media, the host and the control server. Later calls wait for the first.
@@ -158,6 +164,7 @@ public actor Engine {
         logger.info("shutting down: hanging up every call", metadata: ["calls": "\(calls.values.filter { !$0.isEnded }.count)"])
         await host.stop()
         await eventTask?.value
+        samplerTask?.cancel()
         for id in Array(calls.keys) {
             if let pipeline = calls[id]?.pipeline {
                 calls[id]?.pipeline = nil
@@ -239,10 +246,9 @@ public actor Engine {
                 calls[id]?.activeAt = HostClock.now()
                 if let info = await host.callInfo(record.handle) { calls[id]?.peerAddress = info.peerAddress }
                 record.pipeline?.startSending()
-                if !record.sendsAudio || !record.sendsVideo {
-                    try? await host.setMediaState(
-                        SessionMessage.MediaState(audioMuted: !record.sendsAudio, videoEnabled: record.sendsVideo), call: record.handle)
-                }
+                // Tell the peer what this end sends, so its `peer_media` is known from the start.
+                try? await host.setMediaState(
+                    SessionMessage.MediaState(audioMuted: !record.sendsAudio, videoEnabled: record.sendsVideo), call: record.handle)
                 logger.info("call active", metadata: ["call": "\(id)"])
             }
         case .verificationAvailable(let sas, let safetyNumber, _):
@@ -272,8 +278,9 @@ public actor Engine {
     var finalMedia: [String: MediaCounters] = [:]
     /// The last Stats object rendered for each call (what `Calls/Stats` answers once it ended).
     var lastStatistics: [String: JSONObject] = [:]
-    /// The media counters at the previous Stats of each call, for frame rates.
-    var lastMediaTotals: [String: (instant: MonotonicInstant, media: MediaCounters)] = [:]
+    var samplerTask: Task<Void, Never>?
+    /// How often the rates' samples are taken.
+    static let rateSampleInterval = Duration.milliseconds(250)
 
     func setState(_ id: String, _ state: String) {
         guard let current = calls[id], current.state != state, !current.isEnded else { return }
@@ -325,7 +332,6 @@ public actor Engine {
                 calls[id] = nil
                 finalMedia[id] = nil
                 lastStatistics[id] = nil
-                lastMediaTotals[id] = nil
             }
         }
     }
@@ -339,9 +345,15 @@ public actor Engine {
 
     func fingerprint(of key: IdentityPublicKey) -> String {
         if let known = fingerprints[key] { return known }
-        let value = SafetyNumber.fingerprint(of: key)
+        let value = Self.displayFingerprint(key)
         fingerprints[key] = value
         return value
+    }
+
+    /// A key's fingerprint (its half of every safety number it is part of) as 6 groups of 5 digits.
+    static func displayFingerprint(_ key: IdentityPublicKey) -> String {
+        let digits = Array(SafetyNumber.fingerprint(of: key))
+        return stride(from: 0, to: digits.count, by: 5).map { String(digits[$0..<min($0 + 5, digits.count)]) }.joined(separator: " ")
     }
 
     // MARK: - Watchers

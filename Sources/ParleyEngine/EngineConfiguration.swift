@@ -151,7 +151,7 @@ extension EngineConfiguration {
             do {
                 try set(key, to: String(value))
             } catch {
-                throw ConfigurationError(location: location, reason: error.reason)
+                throw ConfigurationError(location: location, reason: "\(error.location): \(error.reason)")
             }
         }
         if !advertised.isEmpty { advertisedAddresses = advertised }

@@ -67,6 +67,21 @@ extension Engine {
         ]
     }
 
+    /// Takes a rate sample of every active call (the sampler task calls this every
+    /// `rateSampleInterval`), keeping the last two seconds.
+    func sampleRates() async {
+        for (id, record) in calls where record.state == "active" {
+            guard let session = await host.callStatistics(record.handle) else { continue }
+            let media = calls[id]?.pipeline?.snapshot ?? MediaCounters()
+            let now = HostClock.now()
+            let sample = RateSample(
+                instant: now, bytesSent: session.bytesSent, bytesReceived: session.bytesReceived,
+                framesEncoded: media.videoFramesEncoded, framesDecoded: media.videoFramesDecoded)
+            calls[id]?.rateSamples.removeAll { now - $0.instant > .seconds(2) }
+            calls[id]?.rateSamples.append(sample)
+        }
+    }
+
     /// The Stats object of services.md §1.2 for call `id`; nil for an unknown call. An ended call
     /// gets the last statistics taken while it ran.
     func statistics(of id: String) async -> JSONObject? {
@@ -81,20 +96,15 @@ extension Engine {
             "roundTripTimeMeasurements": json(session.roundTripTimeMeasurements),
         ]
         if let rtt = session.roundTripTime { transport["roundTripTime"] = json(rtt.inSeconds) }
-        var rates = (sent: 0.0, received: 0.0, interval: 0.0)
-        if let last = record.lastTotals, now - last.instant > .milliseconds(50) {
-            let seconds = (now - last.instant).inSeconds
-            rates = (
-                Double(session.bytesSent - last.bytesSent) * 8 / seconds, Double(session.bytesReceived - last.bytesReceived) * 8 / seconds,
-                seconds
-            )
-            transport["sendBitrate"] = json(rates.sent.rounded())
-            transport["receiveBitrate"] = json(rates.received.rounded())
+        let current = RateSample(
+            instant: now, bytesSent: session.bytesSent, bytesReceived: session.bytesReceived,
+            framesEncoded: media.videoFramesEncoded, framesDecoded: media.videoFramesDecoded)
+        let baseline = RateSample.baseline(in: record.rateSamples, now: now)
+        let elapsed = baseline.map { (now - $0.instant).inSeconds } ?? 0
+        if let baseline {
+            transport["sendBitrate"] = json((Double(current.bytesSent - baseline.bytesSent) * 8 / elapsed).rounded())
+            transport["receiveBitrate"] = json((Double(current.bytesReceived - baseline.bytesReceived) * 8 / elapsed).rounded())
         }
-        calls[id]?.lastTotals = (now, session.bytesSent, session.bytesReceived)
-        let previous = lastMediaTotals[id]
-        lastMediaTotals[id] = (now, media)
-        let elapsed = previous.map { (now - $0.instant).inSeconds } ?? 0
 
         let outbound: [JSONValue] = session.outbound.map { stream in
             var entry: JSONObject = [
@@ -112,8 +122,8 @@ extension Engine {
                 entry["frameWidth"] = json(media.sentWidth)
                 entry["frameHeight"] = json(media.sentHeight)
                 entry["targetBitrate"] = json(media.targetBitrate)
-                if let previous, elapsed > 0.05 {
-                    entry["framesPerSecond"] = json(Double(media.videoFramesEncoded - previous.media.videoFramesEncoded) / elapsed)
+                if let baseline {
+                    entry["framesPerSecond"] = json(Double(current.framesEncoded - baseline.framesEncoded) / elapsed)
                 }
             } else {
                 entry["framesEncoded"] = json(media.audioFramesEncoded)
@@ -160,8 +170,8 @@ extension Engine {
                 entry["retransmittedPacketsReceived"] = json(video.retransmittedPacketsReceived)
                 entry["frameWidth"] = json(media.decodedWidth)
                 entry["frameHeight"] = json(media.decodedHeight)
-                if let previous, elapsed > 0.05 {
-                    entry["framesPerSecond"] = json(Double(media.videoFramesDecoded - previous.media.videoFramesDecoded) / elapsed)
+                if let baseline {
+                    entry["framesPerSecond"] = json(Double(current.framesDecoded - baseline.framesDecoded) / elapsed)
                 }
             }
             return .object(entry)
@@ -173,11 +183,13 @@ extension Engine {
             "video_frames_dropped_by_queue": json(media.videoFramesDroppedByQueue),
             "video_stamps_read": json(media.stampsRead), "video_stamps_out_of_order": json(media.stampsOutOfOrder),
             "video_stamp_failures": json(media.stampFailures),
-            "video_latency_ms": [
-                "last": json(Double(media.latencyLastMicroseconds) / 1_000),
-                "mean": json(media.stampsRead == 0 ? 0 : Double(media.latencyTotalMicroseconds) / Double(stampCount) / 1_000),
-                "max": json(Double(media.latencyMaximumMicroseconds) / 1_000),
-            ],
+            "video_latency_ms": media.stampsRead == 0
+                ? .null
+                : [
+                    "last": json(Double(media.latencyLastMicroseconds) / 1_000),
+                    "mean": json(Double(media.latencyTotalMicroseconds) / Double(stampCount) / 1_000),
+                    "max": json(Double(media.latencyMaximumMicroseconds) / 1_000),
+                ],
             "video_frames_skipped": json(media.videoFramesSkipped),
             "audio_samples_played": json(media.audioSamplesPlayed), "audio_markers_heard": json(media.audioMarkersHeard),
             "encode_failures": json(media.encodeFailures),

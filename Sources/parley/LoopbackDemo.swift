@@ -262,6 +262,7 @@ struct EndState {
     var sas = JSONView(nil)
     var safetyNumber: String?
     var stats: JSONView?
+    var statsReceived: ContinuousClock.Instant?
     var peerKey: String?
     var snapshotSeen = false
     var accepted = false
@@ -328,16 +329,17 @@ private final class DemoRun {
                 return end.becameActive && !end.sas.isNull
             }
         }
-        let sasMatched = try await compareVerification()
+        let sasMatched = compareVerification()
 
         try await measure()
+        finishTable()
+        // The summary reads the engines' cumulative counters at this moment.
         var finalStats: [End: JSONView] = [:]
         for end in End.allCases {
             guard let id = ends[end]?.callID else { continue }
             finalStats[end] = (try? await connection(end).call(Method.stats, ["call_id": .string(id)], timeout: .seconds(5)))
                 ?? ends[end]?.stats
         }
-        finishTable(with: finalStats)
 
         say("A: hanging up")
         _ = try await connection(.a).call(Method.hangup, ["call_id": .string(ends[.a]?.callID ?? "")])
@@ -405,7 +407,7 @@ private final class DemoRun {
     }
 
     /// Prints both SAS and safety numbers; returns whether they match.
-    private func compareVerification() async throws -> Bool {
+    private func compareVerification() -> Bool {
         let a = ends[.a]!
         let b = ends[.b]!
         let matched = a.sas.value == b.sas.value
@@ -422,20 +424,23 @@ private final class DemoRun {
         running = (start, start - .seconds(1))
         if !settings.quiet { Terminal.out() }
         let end = start + .seconds(settings.seconds)
+        // The last table shows samples taken at the end: wait for one more stats event from each
+        // engine (they come every second), or 1.5 s at most.
         try await waitUntil("the measurement", timeout: .seconds(settings.seconds + 5)) {
             for state in self.ends.values where state.state == "ended" {
                 throw DemoFailure("a call ended during the measurement: \(state.endReason ?? "?")")
             }
-            return self.clock.now >= end
+            let now = self.clock.now
+            let fresh = self.ends.values.allSatisfy { ($0.statsReceived ?? start) >= end - .milliseconds(300) }
+            return now >= end && (fresh || now >= end + .milliseconds(1_500))
         }
     }
 
-    /// Redraws the table a last time with the final figures, and leaves it on the screen.
-    private func finishTable(with finalStats: [End: JSONView]) {
-        for (end, stats) in finalStats { ends[end]?.stats = stats }
+    /// Redraws the table a last time, and leaves it on the screen.
+    private func finishTable() {
         draw()
         running = nil
-        if !settings.quiet { Terminal.out() }
+        if !settings.quiet && table.inPlace { Terminal.out() }
     }
 
     /// Reads inputs until `condition` holds; throws when it does not within `timeout`, when a watch
@@ -458,7 +463,7 @@ private final class DemoRun {
     private func handle(_ input: DemoInput) async throws {
         switch input {
         case .tick:
-            // Each second, but not at the very end: `finishTable` draws that one with the final figures.
+            // Each second, but not at the very end: `finishTable` draws that one.
             if let running, clock.now - running.lastDraw >= .seconds(1),
                 clock.now - running.start < .seconds(settings.seconds) - .milliseconds(100)
             {
@@ -493,6 +498,7 @@ private final class DemoRun {
         case "stats":
             guard event["stats"]["call_id"].string == ends[end]?.callID else { return }
             ends[end]?.stats = event["stats"]
+            ends[end]?.statsReceived = clock.now
         default:
             break
         }

@@ -45,6 +45,16 @@ func references(in value: JSONValue) -> [String] {
     }
 }
 
+/// The violations of `value` against method `name`'s file (e.g. "Calls.Get"), or the part at `pointer`.
+func violations(of value: JSONValue, method name: String, pointer: String? = nil) -> [String] {
+    schemaChecker.violations(of: value, against: "methods/\(name).json", pointer: pointer)
+}
+
+/// The violations of `value` against the shared object `name` (e.g. "Call") of objects.json.
+func violations(of value: JSONValue, object name: String) -> [String] {
+    schemaChecker.violations(of: value, against: "objects.json", pointer: "/$defs/\(name)")
+}
+
 // MARK: - Fixtures: the examples of services.md §1.1 and §1.2
 
 /// services.md §1.1's Call, its placeholders ("<base64url>", "…") filled with Bob's key of
@@ -54,7 +64,7 @@ let exampleCall = try! JSONValue(parsing: #"""
      "end_reason": null, "end_detail": null,
      "peer": {"key": "3p7bfXt9wbTTW2HC7OQ1Nz-DQ8hbeGdNrfx-FG-IK08",
               "uri": "parley:3p7bfXt9wbTTW2HC7OQ1Nz-DQ8hbeGdNrfx-FG-IK08@127.0.0.1:5000",
-              "fingerprint": "698370081824749797748181043688"},
+              "fingerprint": "69837 00818 24749 79774 81810 43688"},
      "peer_address": "127.0.0.1:5000",
      "safety_number": "07529 90604 70638 84672 71921 09166 69837 00818 24749 79774 81810 43688",
      "sas": {"words": ["sun", "gem", "earth", "monkey"], "emoji": ["🌞", "💎", "🌍", "🐵"]},
@@ -151,9 +161,9 @@ func replacing(_ member: String, in value: JSONValue, with newValue: JSONValue?)
     // MARK: services.md's examples
 
     @Test func theCallExampleOfServicesValidates() {
-        #expect(schemaChecker.violations(of: exampleCall, against: "objects.json", pointer: "/$defs/Call") == [])
-        #expect(schemaChecker.violations(of: ["params": ["call_id": "call-1"], "result": exampleCall], against: "methods/Calls.Get.json") == [])
-        #expect(schemaChecker.violations(of: ["result": ["calls": [exampleCall]]], against: "methods/Calls.List.json") == [])
+        #expect(violations(of: exampleCall, object: "Call") == [])
+        #expect(violations(of: ["params": ["call_id": "call-1"], "result": exampleCall], method: "Calls.Get") == [])
+        #expect(violations(of: ["result": ["calls": [exampleCall]]], method: "Calls.List") == [])
     }
 
     @Test func aRingingCallBeforeTheHandshakeValidates() {
@@ -164,15 +174,15 @@ func replacing(_ member: String, in value: JSONValue, with newValue: JSONValue?)
         ] as [(String, JSONValue)] {
             call = replacing(member, in: call, with: value)
         }
-        #expect(schemaChecker.violations(of: ["type": "incoming_call", "call": call], against: "methods/Calls.Watch.json", pointer: "/properties/event") == [])
+        #expect(violations(of: ["type": "incoming_call", "call": call], method: "Calls.Watch", pointer: "/properties/event") == [])
         let ended = replacing("end_reason", in: replacing("state", in: call, with: "ended"), with: "declined")
         #expect(schemaChecker.violations(of: ended, against: "objects.json", pointer: "#/$defs/Call") == [])
     }
 
     @Test func theStatsExampleOfServicesValidates() {
-        #expect(schemaChecker.violations(of: exampleStats, against: "objects.json", pointer: "/$defs/Stats") == [])
-        #expect(schemaChecker.violations(of: ["params": ["call_id": "call-1"], "result": exampleStats], against: "methods/Calls.Stats.json") == [])
-        #expect(schemaChecker.violations(of: ["event": ["type": "stats", "stats": exampleStats]], against: "methods/Calls.Watch.json") == [])
+        #expect(violations(of: exampleStats, object: "Stats") == [])
+        #expect(violations(of: ["params": ["call_id": "call-1"], "result": exampleStats], method: "Calls.Stats") == [])
+        #expect(violations(of: ["event": ["type": "stats", "stats": exampleStats]], method: "Calls.Watch") == [])
     }
 
     @Test func everyKindOfWatchEventValidates() {
@@ -189,7 +199,7 @@ func replacing(_ member: String, in value: JSONValue, with newValue: JSONValue?)
             ["type": "stats", "stats": exampleStats],
         ]
         for event in events {
-            #expect(schemaChecker.violations(of: ["event": event], against: "methods/Calls.Watch.json") == [], "\(event.serialized())")
+            #expect(violations(of: ["event": event], method: "Calls.Watch") == [], "\(event.serialized())")
         }
     }
 
@@ -208,59 +218,61 @@ func replacing(_ member: String, in value: JSONValue, with newValue: JSONValue?)
             ("Engine.Health", [:]),
         ]
         for (method, params) in cases {
-            #expect(schemaChecker.violations(of: ["params": params], against: "methods/\(method).json") == [], "\(method) \(params.serialized())")
+            #expect(violations(of: ["params": params], method: method) == [], "\(method) \(params.serialized())")
         }
     }
 
     // MARK: Violations are caught, at the right path
 
     @Test func aMissingCallIDIsNamedAtItsPath() {
-        #expect(schemaChecker.violations(of: ["params": [:]], against: "methods/Calls.Get.json") == ["$.params.call_id: missing"])
+        #expect(violations(of: ["params": [:]], method: "Calls.Get") == ["$.params.call_id: missing"])
     }
 
     @Test func anUnknownParameterIsRefused() {
         #expect(
-            schemaChecker.violations(of: ["params": ["call_id": "call-1", "callid": "call-1"]], against: "methods/Calls.Get.json")
+            violations(of: ["params": ["call_id": "call-1", "callid": "call-1"]], method: "Calls.Get")
                 == ["$.params.callid: unexpected member"])
     }
 
     @Test func aStateOutsideTheEnumIsCaughtInsideTheSharedCall() {
         let call = replacing("state", in: exampleCall, with: "paused")
-        #expect(schemaChecker.violations(of: ["result": call], against: "methods/Calls.Get.json") == [#"$.result.state: "paused" not in enum"#])
+        #expect(violations(of: ["result": call], method: "Calls.Get") == [#"$.result.state: "paused" not in enum"#])
         #expect(
-            schemaChecker.violations(of: ["result": ["calls": [exampleCall, call]]], against: "methods/Calls.List.json")
+            violations(of: ["result": ["calls": [exampleCall, call]]], method: "Calls.List")
                 == [#"$.result.calls[1].state: "paused" not in enum"#])
     }
 
     @Test func aValueOfTheWrongTypeIsCaught() {
         let params: JSONValue = ["peer": "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo", "address": "192.0.2.1:7000", "audio": "yes"]
-        #expect(schemaChecker.violations(of: ["params": params], against: "methods/Calls.Dial.json") == ["$.params.audio: expected boolean, found a string"])
+        #expect(violations(of: ["params": params], method: "Calls.Dial") == ["$.params.audio: expected boolean, found a string"])
         #expect(
-            schemaChecker.violations(of: ["result": replacing("end_detail", in: exampleCall, with: 7)], against: "methods/Calls.Get.json")
+            violations(of: ["result": replacing("end_detail", in: exampleCall, with: 7)], method: "Calls.Get")
                 == ["$.result.end_detail: expected string or null, found a number"])
     }
 
     @Test func rangesAndEvenSizesAreChecked() {
         #expect(
-            schemaChecker.violations(of: ["params": ["call_id": "call-1", "height": 481, "frame_rate": 61]], against: "methods/Calls.SetVideo.json")
+            violations(of: ["params": ["call_id": "call-1", "height": 481, "frame_rate": 61]], method: "Calls.SetVideo")
                 == ["$.params.height: 481 is not a multiple of 2", "$.params.frame_rate: 61 above maximum 60"])
         #expect(
-            schemaChecker.violations(of: ["params": ["peer": "parley:hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo@192.0.2.1:7", "ttl_ms": 999]], against: "methods/Calls.CreateOffer.json")
+            violations(
+                of: ["params": ["peer": "parley:hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo@192.0.2.1:7", "ttl_ms": 999]],
+                method: "Calls.CreateOffer")
                 == ["$.params.ttl_ms: 999 below minimum 1000"])
     }
 
     @Test func muteNeedsOneMediumAndDialNeedsAnAddress() {
         #expect(
-            schemaChecker.violations(of: ["params": ["call_id": "call-1", "audio": false]], against: "methods/Calls.Mute.json")
+            violations(of: ["params": ["call_id": "call-1", "audio": false]], method: "Calls.Mute")
                 == [#"$.params: matches none of anyOf; closest, choice 1: $.params.audio: false is not true"#])
         #expect(
-            schemaChecker.violations(of: ["params": ["peer": "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"]], against: "methods/Calls.Dial.json")
+            violations(of: ["params": ["peer": "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"]], method: "Calls.Dial")
                 == ["$.params: matches none of anyOf; closest, choice 1: $.params.address: missing"])
     }
 
     @Test func aWatchEventMissingItsMemberIsTracedToTheMatchingType() {
         #expect(
-            schemaChecker.violations(of: ["event": ["type": "stats"]], against: "methods/Calls.Watch.json")
+            violations(of: ["event": ["type": "stats"]], method: "Calls.Watch")
                 == ["$.event: matches none of oneOf; closest, choice 10: $.event.stats: missing"])
     }
 
@@ -269,14 +281,15 @@ func replacing(_ member: String, in value: JSONValue, with newValue: JSONValue?)
             Issue.record("no inbound")
             return
         }
-        let withNumber = replacing("inbound", in: exampleStats, with: .array([replacing("totalInterFrameDelay", in: inbound[0], with: 1.5)]))
-        #expect(schemaChecker.violations(of: withNumber, against: "objects.json", pointer: "/$defs/Stats") == [])
+        let withNumber = replacing(
+            "inbound", in: exampleStats, with: .array([replacing("totalInterFrameDelay", in: inbound[0], with: 1.5)]))
+        #expect(violations(of: withNumber, object: "Stats") == [])
         let withText = replacing("inbound", in: exampleStats, with: .array([replacing("codecId", in: inbound[0], with: "VP8")]))
         #expect(
-            schemaChecker.violations(of: withText, against: "objects.json", pointer: "/$defs/Stats")
+            violations(of: withText, object: "Stats")
                 == ["$.inbound[0].codecId: expected number, found a string"])
         let withoutSSRC = replacing("inbound", in: exampleStats, with: .array([replacing("ssrc", in: inbound[0], with: nil)]))
-        #expect(schemaChecker.violations(of: withoutSSRC, against: "objects.json", pointer: "/$defs/Stats") == ["$.inbound[0].ssrc: missing"])
+        #expect(violations(of: withoutSSRC, object: "Stats") == ["$.inbound[0].ssrc: missing"])
     }
 
     // MARK: The checker itself
@@ -286,7 +299,9 @@ func replacing(_ member: String, in value: JSONValue, with newValue: JSONValue?)
             "x.json": ["type": "object", "properties": ["n": ["type": "integer", "exclusiveMinimum": 0]]]
         ])
         #expect(checker.violations(of: ["n": 1], against: "x.json") == ["$.n: checker does not understand keyword exclusiveMinimum"])
-        #expect(checker.schemaProblems(in: "x.json") == ["x.json#/properties/n/exclusiveMinimum: checker does not understand keyword exclusiveMinimum"])
+        #expect(
+            checker.schemaProblems(in: "x.json")
+                == ["x.json#/properties/n/exclusiveMinimum: checker does not understand keyword exclusiveMinimum"])
     }
 
     @Test func theCheckerReportsMalformedRulesAndDanglingRefs() {
@@ -301,6 +316,8 @@ func replacing(_ member: String, in value: JSONValue, with newValue: JSONValue?)
             ])
         #expect(checker.violations(of: ["b": "abc"], against: "dir/a.json") == ["$.b: 3 characters, more than 2"])
         #expect(checker.violations(of: ["b": .null], against: "dir/a.json") == [])
+        #expect(checker.violations(of: "abc", againstSchema: ["$ref": "b.json#/$defs/B"]) == ["$: 3 characters, more than 2"])
+        #expect(schemaChecker.violations(of: exampleCall, againstSchema: ["$ref": "../objects.json#/$defs/Call"], in: "methods/x.json") == [])
     }
 
     // MARK: The schemas embedded for Engine/Describe
@@ -346,7 +363,7 @@ func replacing(_ member: String, in value: JSONValue, with newValue: JSONValue?)
         #expect(dialEntry?.objectValue?["full_name"] == "parley.v1.Calls/Dial")
         #expect(dialEntry?.objectValue?["schema"] == ["params": parts["params"] ?? .null, "result": parts["result"] ?? .null])
         #expect(description.objectValue?["objects"] == (try parsedSchema("objects.json"))["$defs"])
-        #expect(schemaChecker.violations(of: ["result": description], against: "methods/Engine.Describe.json") == [])
+        #expect(violations(of: ["result": description], method: "Engine.Describe") == [])
     }
 
     @Test func describeLeavesTheSchemaOutForMethodsTheProtocolDoesNotSpecify() async throws {
@@ -360,7 +377,8 @@ func replacing(_ member: String, in value: JSONValue, with newValue: JSONValue?)
         #expect(echo == ["name": "Echo", "full_name": "parley.v1.Test/Echo", "kind": "unary"])
         let engine = description.objectValue?["services"]?.arrayValue?.first
         let health = engine?.objectValue?["methods"]?.arrayValue?.first
-        #expect(health?.objectValue?["schema"]?.objectValue?["result"] == (try parsedSchema("methods/Engine.Health.json"))["properties"]?.objectValue?["result"])
+        let healthFile = try parsedSchema("methods/Engine.Health.json")
+        #expect(health?.objectValue?["schema"]?.objectValue?["result"] == healthFile["properties"]?.objectValue?["result"])
     }
 }
 

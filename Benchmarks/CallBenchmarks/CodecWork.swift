@@ -1,0 +1,181 @@
+import Glibc
+import ParleyBenchmarkSupport
+import ParleyMedia
+import ParleyWire
+
+/// The media work one direction of the call did in the measured window, as the two ends counted it:
+/// what the sender encoded and the receiver decoded.
+struct DirectionWork {
+    var videoFramesEncoded: Int
+    var keyFramesEncoded: Int
+    var videoFramesDecoded: Int
+    var audioFramesEncoded: Int
+    var audioPacketsDecoded: Int
+    /// The sender camera's frame number at the window's start, so the same pictures are encoded.
+    var firstFrameNumber: UInt32
+}
+
+/// The video the call sent: what `CallMediaPipeline.encoderConfiguration` derives from the call's
+/// `video` settings.
+struct VideoParameters {
+    var width: Int
+    var height: Int
+    var frameRate: Int
+    var bitrate: Int
+
+    /// The engine's encoder configuration (CallMediaPipeline.encoderConfiguration, copied: the benchmark
+    /// does not link the engine).
+    var encoderConfiguration: VP8EncoderConfiguration {
+        VP8EncoderConfiguration(
+            width: width, height: height, frameRate: Double(frameRate), bitrate: bitrate, errorResilient: true)
+    }
+}
+
+/// Process CPU seconds of each part of the baseline.
+struct CodecCPU {
+    var videoEncode = 0.0
+    var videoDecode = 0.0
+    var audioEncode = 0.0
+    var audioDecode = 0.0
+    var camera = 0.0
+    var stampRead = 0.0
+    var microphone = 0.0
+    var markerDetection = 0.0
+    /// The whole timed region (pass B: everything together; pass A: the sum of the codec parts).
+    var total = 0.0
+    var stampsRead = 0
+    var markersHeard = 0
+
+    var codecs: Double { videoEncode + videoDecode + audioEncode + audioDecode }
+    var sources: Double { camera + stampRead + microphone + markerDetection }
+
+    static func + (lhs: CodecCPU, rhs: CodecCPU) -> CodecCPU {
+        CodecCPU(
+            videoEncode: lhs.videoEncode + rhs.videoEncode, videoDecode: lhs.videoDecode + rhs.videoDecode,
+            audioEncode: lhs.audioEncode + rhs.audioEncode, audioDecode: lhs.audioDecode + rhs.audioDecode,
+            camera: lhs.camera + rhs.camera, stampRead: lhs.stampRead + rhs.stampRead,
+            microphone: lhs.microphone + rhs.microphone, markerDetection: lhs.markerDetection + rhs.markerDetection,
+            total: lhs.total + rhs.total, stampsRead: lhs.stampsRead + rhs.stampsRead,
+            markersHeard: lhs.markersHeard + rhs.markersHeard)
+    }
+}
+
+/// The frame numbers at which the sender's encoder is told to make a key frame, spread over the
+/// window like the daemon's (the first frame of a new encoder is one anyway).
+private func keyFramePositions(_ work: DirectionWork) -> Set<Int> {
+    let extra = max(0, work.keyFramesEncoded - 1)
+    guard extra > 0, work.videoFramesEncoded > 0 else { return [] }
+    return Set((1...extra).map { $0 * work.videoFramesEncoded / (extra + 1) })
+}
+
+/// Pass A, the goal's baseline: the codecs alone. Camera pictures and microphone frames are made
+/// outside the timing (30 pictures at a time, so memory stays small); each codec call is timed on the
+/// process CPU clock (libvpx's encoder threads included).
+func measureCodecsOnly(_ work: DirectionWork, video: VideoParameters) throws -> CodecCPU {
+    var cpu = CodecCPU()
+    let camera = try SyntheticCamera(width: video.width, height: video.height, frameRate: Double(video.frameRate))
+    let encoder = try VP8Encoder(configuration: video.encoderConfiguration)
+    let decoder = try VP8Decoder()
+    let keyFrames = keyFramePositions(work)
+    var index = 0
+    var decoded = 0
+    while index < work.videoFramesEncoded {
+        let chunk = (index..<min(index + 30, work.videoFramesEncoded)).map { number in
+            camera.frame(number: work.firstFrameNumber &+ UInt32(number), captureInstant: instant(ofFrame: number, video))
+        }
+        for frame in chunk {
+            if keyFrames.contains(index) { encoder.forceKeyFrame() }
+            index += 1
+            let start = ownProcessCPUSeconds()
+            guard let encoded = try encoder.encode(frame) else { continue }
+            let encodedAt = ownProcessCPUSeconds()
+            cpu.videoEncode += encodedAt - start
+            guard decoded < work.videoFramesDecoded else { continue }
+            decoded += 1
+            consume(try decoder.decode(encoded.payload))
+            cpu.videoDecode += ownProcessCPUSeconds() - encodedAt
+        }
+    }
+
+    var microphone = try SyntheticMicrophone()
+    let samples = OpusFrameDuration.milliseconds20.sampleCount
+    let pcm = (0..<work.audioFramesEncoded).map { _ in microphone.nextFrame(sampleCount: samples, captureInstant: .zero) }
+    let opus = try OpusEncoder()
+    let opusDecoder = try OpusDecoder()
+    var start = ownProcessCPUSeconds()
+    let packets = try pcm.map { try opus.encode($0).payload }
+    var end = ownProcessCPUSeconds()
+    cpu.audioEncode = end - start
+    start = end
+    for packet in packets.prefix(work.audioPacketsDecoded) { consume(try opusDecoder.decode(packet)) }
+    end = ownProcessCPUSeconds()
+    cpu.audioDecode = end - start
+    cpu.total = cpu.codecs
+    return cpu
+}
+
+/// Pass B: what a daemon's media threads do per frame besides the network, in one timed region —
+/// camera picture → VP8 encode → VP8 decode → stamp read, and microphone → Opus encode → Opus decode →
+/// marker detection in one-second windows (as the audio playout does). The parts are also timed one by
+/// one for the breakdown.
+func measureCodecsAndSources(_ work: DirectionWork, video: VideoParameters) throws -> CodecCPU {
+    var cpu = CodecCPU()
+    let regionStart = ownProcessCPUSeconds()
+    let camera = try SyntheticCamera(width: video.width, height: video.height, frameRate: Double(video.frameRate))
+    let encoder = try VP8Encoder(configuration: video.encoderConfiguration)
+    let decoder = try VP8Decoder()
+    let keyFrames = keyFramePositions(work)
+    var decoded = 0
+    for index in 0..<work.videoFramesEncoded {
+        if keyFrames.contains(index) { encoder.forceKeyFrame() }
+        let t0 = ownProcessCPUSeconds()
+        let frame = camera.frame(number: work.firstFrameNumber &+ UInt32(index), captureInstant: instant(ofFrame: index, video))
+        let t1 = ownProcessCPUSeconds()
+        guard let encoded = try encoder.encode(frame) else { continue }
+        let t2 = ownProcessCPUSeconds()
+        cpu.camera += t1 - t0
+        cpu.videoEncode += t2 - t1
+        guard decoded < work.videoFramesDecoded else { continue }
+        decoded += 1
+        let picture = try decoder.decode(encoded.payload)
+        let t3 = ownProcessCPUSeconds()
+        if VideoStamp.read(from: picture) != nil { cpu.stampsRead += 1 }
+        let t4 = ownProcessCPUSeconds()
+        cpu.videoDecode += t3 - t2
+        cpu.stampRead += t4 - t3
+    }
+
+    var microphone = try SyntheticMicrophone()
+    let opus = try OpusEncoder()
+    let opusDecoder = try OpusDecoder()
+    let samples = OpusFrameDuration.milliseconds20.sampleCount
+    let window = AudioFrame.sampleRate
+    var analysis: [Int16] = []
+    for index in 0..<work.audioFramesEncoded {
+        let t0 = ownProcessCPUSeconds()
+        let frame = microphone.nextFrame(sampleCount: samples, captureInstant: .zero)
+        let t1 = ownProcessCPUSeconds()
+        let packet = try opus.encode(frame)
+        let t2 = ownProcessCPUSeconds()
+        cpu.microphone += t1 - t0
+        cpu.audioEncode += t2 - t1
+        guard index < work.audioPacketsDecoded else { continue }
+        let played = try opusDecoder.decode(packet.payload)
+        let t3 = ownProcessCPUSeconds()
+        analysis += played.samples
+        if analysis.count >= window + AudioMarker.length {
+            cpu.markersHeard += AudioMarker.detectStarts(in: analysis).filter { $0 < window }.count
+            analysis.removeFirst(window)
+        }
+        let t4 = ownProcessCPUSeconds()
+        cpu.audioDecode += t3 - t2
+        cpu.markerDetection += t4 - t3
+    }
+    cpu.total = ownProcessCPUSeconds() - regionStart
+    return cpu
+}
+
+/// A capture instant for frame `index`, at the nominal frame rate.
+private func instant(ofFrame index: Int, _ video: VideoParameters) -> MonotonicInstant {
+    MonotonicInstant(nanoseconds: 1_000_000_000 + Int64(index) * 1_000_000_000 / Int64(video.frameRate))
+}

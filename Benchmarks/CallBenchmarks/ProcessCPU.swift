@@ -1,0 +1,102 @@
+import Glibc
+
+/// CPU time the kernel charged to a process and to each of its threads (`utime` + `stime` of
+/// `/proc/PID/stat` and `/proc/PID/task/TID/stat`), in clock ticks.
+struct ProcessCPUSample {
+    /// The whole process: every thread, also those that ended (their time stays with the process).
+    var ticks: Int64
+    /// Each thread alive at the sample, by thread id: its name (`comm`, what `pthread_setname_np` set) and ticks.
+    var threads: [Int32: (name: String, ticks: Int64)]
+
+    /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`, usually 100).
+    static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+
+    /// Samples process `pid`; nil if it is gone.
+    init?(pid: pid_t) {
+        guard let process = Self.stat("/proc/\(pid)/stat") else { return nil }
+        ticks = process.ticks
+        threads = [:]
+        for tid in Self.threadIDs(of: pid) {
+            if let thread = Self.stat("/proc/\(pid)/task/\(tid)/stat") { threads[tid] = (thread.name, thread.ticks) }
+        }
+    }
+
+    /// The name and `utime` + `stime` in a `stat` file: `pid (comm) state ppid …`, fields 14 and 15. The
+    /// name may hold spaces and parentheses, so the fields are counted from the last `)`.
+    static func stat(_ path: String) -> (name: String, ticks: Int64)? {
+        guard let text = readSmallFile(path), let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")") else {
+            return nil
+        }
+        let name = String(text[text.index(after: open)..<close])
+        // After ")": field 3 (state) is the first; utime and stime are fields 14 and 15.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let utime = Int64(fields[11]), let stime = Int64(fields[12]) else { return nil }
+        return (name, utime + stime)
+    }
+
+    private static func threadIDs(of pid: pid_t) -> [Int32] {
+        guard let directory = opendir("/proc/\(pid)/task") else { return [] }
+        defer { closedir(directory) }
+        var ids: [Int32] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if let id = Int32(name) { ids.append(id) }
+        }
+        return ids
+    }
+}
+
+/// CPU per thread name between two samples of one process: threads of the same name summed (`count`
+/// of them); threads started in between count from zero; threads that ended in between are lost to
+/// the per-thread figures and show up as the process total minus the threads' sum.
+struct ThreadBreakdown {
+    struct Line {
+        var name: String
+        var count: Int
+        var seconds: Double
+    }
+
+    var lines: [Line]
+    /// CPU of threads that ended between the samples.
+    var endedThreadsSeconds: Double
+    var totalSeconds: Double
+
+    init(from start: ProcessCPUSample, to end: ProcessCPUSample) {
+        var byName: [String: (count: Int, ticks: Int64)] = [:]
+        var threadTicks: Int64 = 0
+        for (tid, thread) in end.threads {
+            let delta = thread.ticks - (start.threads[tid]?.ticks ?? 0)
+            threadTicks += delta
+            byName[thread.name, default: (0, 0)].count += 1
+            byName[thread.name, default: (0, 0)].ticks += delta
+        }
+        let perSecond = ProcessCPUSample.ticksPerSecond
+        lines = byName.map { Line(name: $0.key, count: $0.value.count, seconds: Double($0.value.ticks) / perSecond) }
+            .sorted { ($0.seconds, $1.name) > ($1.seconds, $0.name) }
+        totalSeconds = Double(end.ticks - start.ticks) / perSecond
+        endedThreadsSeconds = totalSeconds - Double(threadTicks) / perSecond
+    }
+}
+
+/// The whole content of a small file such as those in /proc (whose size `stat` reports as 0).
+func readSmallFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4_096)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if count < 0, errno == EINTR { continue }
+        guard count > 0 else { break }
+        bytes += buffer[..<count]
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// CPU time of this whole process (every thread, user + kernel), seconds.
+func ownProcessCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}

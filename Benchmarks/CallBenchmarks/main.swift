@@ -1,0 +1,362 @@
+// A real call's CPU against the bare codec work for the same frames (the issue's goal: "CPU seconds of
+// a 30 s two-way VGA30 call (both daemons) divided by the CPU of the bare codec work for the same
+// frames measured in the same run — goal ≤ 1.10").
+//
+// Starts two release `parleyd` (the one beside this executable) on 127.0.0.1 with temporary state,
+// 640x480 at 30 fps, the callee answering by itself; dials with `Calls/Dial` (`wait`), lets the call
+// settle (`--warmup`, 3 s), then takes each daemon's CPU (utime + stime of /proc/PID/stat, and of each
+// thread) and `Calls/Stats` at both ends, waits `--seconds` (30), and takes them again. The difference
+// is the window: CPU of each daemon and of each of its threads, frames encoded and decoded, the call's
+// figures. Then it hangs up and shuts both engines down.
+//
+// Baseline, measured afterwards in this process (the daemons are gone, so nothing competes): for each
+// direction, the window's frames — as many VGA synthetic-camera pictures as the sender encoded, through
+// a VP8 encoder configured like the engine's, as many decoded as the receiver decoded, and as many 20 ms
+// Opus frames encoded and decoded — (a) the codecs alone (pictures made outside the timing), the goal's
+// denominator, and (b) the codecs with the sources and sinks a daemon also runs (camera, stamp reading,
+// microphone, marker detection). Ratios are reported, not asserted: the run fails only when the call
+// does (it did not become active, ended early, or moved no video). Run with `make bench`.
+import Foundation
+import Glibc
+import ParleyBenchmarkSupport
+import ParleyControl
+import ParleyMedia
+import ParleyWire
+
+// MARK: - Options
+
+struct Options {
+    var seconds = 30
+    var warmup = 3
+    var parleyd: String?
+    var keepState = false
+
+    static let usage = """
+        usage: parley-call-bench [--seconds N] [--warmup N] [--parleyd PATH] [--keep-state]
+          --seconds N    length of the measured window of the call (1…3600, default 30)
+          --warmup N     seconds between the call becoming active and the window (0…60, default 3)
+          --parleyd PATH the daemon (default: parleyd beside this executable)
+          --keep-state   keep the temporary directory (state, sockets, daemon logs)
+        """
+
+    init(_ arguments: [String]) throws {
+        var rest = arguments[...]
+        func value(_ flag: String) throws -> String {
+            guard let value = rest.popFirst() else { throw BenchmarkFailure("\(flag) needs a value\n\(Self.usage)") }
+            return value
+        }
+        while let argument = rest.popFirst() {
+            switch argument {
+            case "--seconds":
+                guard let seconds = Int(try value(argument)), (1...3_600).contains(seconds) else {
+                    throw BenchmarkFailure("--seconds must be 1…3600")
+                }
+                self.seconds = seconds
+            case "--warmup":
+                guard let warmup = Int(try value(argument)), (0...60).contains(warmup) else {
+                    throw BenchmarkFailure("--warmup must be 0…60")
+                }
+                self.warmup = warmup
+            case "--parleyd": parleyd = try value(argument)
+            case "--keep-state": keepState = true
+            case "--quick": seconds = 10  // as the other benchmarks' --quick
+            case "-h", "--help":
+                print(Self.usage)
+                exit(0)
+            default: throw BenchmarkFailure("unknown argument \(argument)\n\(Self.usage)")
+            }
+        }
+    }
+}
+
+/// `parleyd` beside this executable (/proc/self/exe), unless given.
+func locateParleyd(_ given: String?) throws -> String {
+    let path = given ?? (URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path + "/parleyd")
+    guard access(path, X_OK) == 0 else {
+        throw BenchmarkFailure("no executable parleyd at \(path): build it (swift build -c release --product parleyd) or pass --parleyd")
+    }
+    return path
+}
+
+// MARK: - The call
+
+/// Both daemons at one moment: CPU (process and threads), `Calls/Stats`, wall clock.
+struct Moment {
+    var wallNanoseconds: Int64
+    var cpu: [ProcessCPUSample]
+    var counters: [EndCounters]
+    var states: [String]
+}
+
+/// What the call measured in the window.
+struct CallMeasurement {
+    var seconds: Double
+    var video: VideoParameters
+    var cpuSeconds: [Double]
+    var threads: [ThreadBreakdown]
+    /// Each end's counters over the window (index 0: the caller A, 1: the callee B).
+    var window: [EndCounters]
+    var firstFrameNumbers: [UInt32]
+    var hangup: String
+
+    /// The work of the direction from `sender` to the other end.
+    func work(from sender: Int) -> DirectionWork {
+        let receiver = 1 - sender
+        return DirectionWork(
+            videoFramesEncoded: Int(window[sender].videoFramesEncoded),
+            keyFramesEncoded: Int(window[sender].keyFramesEncoded),
+            videoFramesDecoded: Int(window[receiver].videoFramesDecoded),
+            audioFramesEncoded: Int(window[sender].audioFramesEncoded),
+            audioPacketsDecoded: Int(window[receiver].audioPacketsReceived),
+            firstFrameNumber: firstFrameNumbers[sender])
+    }
+}
+
+let names = ["A (caller)", "B (callee)"]
+
+/// Runs the call between `daemons` (started, serving) and measures its window.
+func measureCall(_ daemons: [Daemon], options: Options) async throws -> CallMeasurement {
+    let (caller, callee) = (daemons[0], daemons[1])
+    let identity = try await callee.call("Identity/Get")
+    guard let uri = identity["uri"]?.text, uri.contains("@") else {
+        throw BenchmarkFailure("B's Identity/Get has no uri with an address: \(identity.serialized())")
+    }
+    let call = try await caller.call(
+        "Calls/Dial", ["peer": .string(uri), "wait": true, "timeout_ms": 20_000], deadline: .seconds(30))
+    guard let callerID = call["call_id"]?.text, call["state"]?.text == "active" else {
+        throw BenchmarkFailure("Calls/Dial answered without an active call: \(call.serialized())")
+    }
+    let video = VideoParameters(
+        width: Int(call["video.width"]?.double ?? 640), height: Int(call["video.height"]?.double ?? 480),
+        frameRate: Int(call["video.frame_rate"]?.double ?? 30), bitrate: Int(call["video.max_bitrate"]?.double ?? 1_000_000))
+
+    // The callee answered by itself: find its call and wait until it is active too.
+    var calleeID: String?
+    let clock = ContinuousClock()
+    let deadline = clock.now + .seconds(10)
+    while calleeID == nil, clock.now < deadline {
+        let list = try await callee.call("Calls/List")
+        calleeID = list["calls"]?.elements.first { $0["state"]?.text == "active" }?["call_id"]?.text
+        if calleeID == nil { try await Task.sleep(for: .milliseconds(50)) }
+    }
+    guard let calleeID else { throw BenchmarkFailure("B's call did not become active within 10 s of A's") }
+    let ids = [callerID, calleeID]
+    print("call active (A \(callerID), B \(calleeID)); warm-up \(options.warmup) s, then a \(options.seconds) s window…")
+    try await Task.sleep(for: .seconds(options.warmup))
+
+    func moment() async throws -> Moment {
+        let wall = wallNanoseconds()
+        var cpu: [ProcessCPUSample] = []
+        for daemon in daemons {
+            guard let sample = ProcessCPUSample(pid: daemon.pid) else { throw BenchmarkFailure("parleyd \(daemon.name) is gone") }
+            cpu.append(sample)
+        }
+        var counters: [EndCounters] = []
+        var states: [String] = []
+        for (daemon, id) in zip(daemons, ids) {
+            let stats = try await daemon.call("Calls/Stats", ["call_id": .string(id)])
+            counters.append(EndCounters(stats: stats))
+            states.append(stats["state"]?.text ?? "?")
+        }
+        return Moment(wallNanoseconds: wall, cpu: cpu, counters: counters, states: states)
+    }
+
+    let start = try await moment()
+    try await Task.sleep(for: .seconds(options.seconds))
+    let end = try await moment()
+    guard start.states.allSatisfy({ $0 == "active" }), end.states.allSatisfy({ $0 == "active" }) else {
+        throw BenchmarkFailure("the call did not stay active through the window: A \(end.states[0]), B \(end.states[1])")
+    }
+    _ = try await caller.call("Calls/Hangup", ["call_id": .string(callerID)])
+    var hangup = "A hung up"
+    let ended = clock.now + .seconds(5)
+    while clock.now < ended {
+        let state = try await callee.call("Calls/Get", ["call_id": .string(calleeID)])["state"]?.text
+        if state == "ended" {
+            hangup += "; B saw the call end"
+            break
+        }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+
+    let window = (0..<2).map { end.counters[$0].since(start.counters[$0]) }
+    return CallMeasurement(
+        seconds: Double(end.wallNanoseconds - start.wallNanoseconds) / 1e9, video: video,
+        cpuSeconds: (0..<2).map { Double(end.cpu[$0].ticks - start.cpu[$0].ticks) / ProcessCPUSample.ticksPerSecond },
+        threads: (0..<2).map { ThreadBreakdown(from: start.cpu[$0], to: end.cpu[$0]) },
+        window: window,
+        firstFrameNumbers: start.counters.map { UInt32(clamping: Int($0.videoFramesEncoded)) },
+        hangup: hangup)
+}
+
+// MARK: - Report
+
+func fixed(_ value: Double, _ decimals: Int = 2) -> String { String(format: "%.\(decimals)f", value) }
+func integer(_ value: Double) -> String { String(Int(value.rounded())) }
+func percent(_ part: Double, of whole: Double) -> String { whole > 0 ? fixed(part / whole * 100, 1) + " %" : "–" }
+
+func report(_ call: CallMeasurement, codecsOnly: [CodecCPU], withSources: [CodecCPU], options: Options) {
+    let w = call.window
+    let daemons = call.cpuSeconds.reduce(0, +)
+    let a = codecsOnly[0] + codecsOnly[1]
+    let b = withSources[0] + withSources[1]
+    let work = [call.work(from: 0), call.work(from: 1)]
+    print("")
+    print(
+        "Call benchmark: two-way \(call.video.width)x\(call.video.height) \(call.video.frameRate) fps call (VP8 ≤ \(call.video.bitrate / 1_000) kbit/s, "
+            + "Opus 20 ms) between two release parleyd on 127.0.0.1; window \(fixed(call.seconds)) s from \(options.warmup) s after both ends were active")
+    print("Daemon CPU: utime + stime of /proc/PID/stat (\(Int(ProcessCPUSample.ticksPerSecond)) ticks/s). Baseline: this process, afterwards, the same frames per direction.")
+    print("")
+    print("| | A (caller) | B (callee) | both |")
+    print("|---|---|---|---|")
+    func row(_ name: String, _ values: [String], _ both: String = "") { print("| \(name) | \(values[0]) | \(values[1]) | \(both) |") }
+    row("daemon CPU", call.cpuSeconds.map { "\(fixed($0)) s (\(percent($0, of: call.seconds)) of a core)" }, "**\(fixed(daemons)) s**")
+    row("video frames encoded (key frames)", w.map { "\(integer($0.videoFramesEncoded)) (\(integer($0.keyFramesEncoded)))" },
+        integer(w[0].videoFramesEncoded + w[1].videoFramesEncoded))
+    row("achieved fps: encoded / decoded", w.map { "\(fixed($0.videoFramesEncoded / call.seconds, 1)) / \(fixed($0.videoFramesDecoded / call.seconds, 1))" })
+    row("video frames decoded (from the peer)", w.map { integer($0.videoFramesDecoded) }, integer(w[0].videoFramesDecoded + w[1].videoFramesDecoded))
+    row("video sent", w.map { "\(fixed($0.videoBytesSent * 8 / call.seconds / 1_000, 0)) kbit/s" })
+    row("audio frames encoded / packets received", w.map { "\(integer($0.audioFramesEncoded)) / \(integer($0.audioPacketsReceived))" })
+    row("datagrams sent / received", w.map { "\(integer($0.datagramsSent)) / \(integer($0.datagramsReceived))" })
+    row("round-trip time (last)", w.map { $0.roundTripTime.map { "\(fixed($0 * 1_000)) ms" } ?? "–" })
+    row("packets lost: video / audio", w.map { "\(integer($0.videoPacketsLost)) / \(integer($0.audioPacketsLost))" })
+    row("NACKs / PLIs sent", w.map { "\(integer($0.nackCount)) / \(integer($0.pliCount))" })
+    row("stamp latency: mean (window) / max (call)", w.map { "\(fixed($0.latencyMeanMilliseconds, 1)) / \(fixed($0.latencyMaximumMilliseconds, 1)) ms" })
+    row("stamps read / failed", w.map { "\(integer($0.stampsRead)) / \(integer($0.stampFailures))" })
+    row("frames dropped by decode queue / skipped at capture", w.map { "\(integer($0.framesDroppedByQueue)) / \(integer($0.framesSkipped))" })
+    row("audio markers heard / concealed samples", w.map { "\(integer($0.markersHeard)) / \(integer($0.concealedSamples))" })
+    print("")
+    let frames = work.map { "\($0.videoFramesEncoded) enc + \($0.videoFramesDecoded) dec video, \($0.audioFramesEncoded) enc + \($0.audioPacketsDecoded) dec audio" }
+    print("Baseline work per direction: A→B \(frames[0]); B→A \(frames[1]). VP8 as the engine configures it (cpu-used −6, error resilient, \(call.video.encoderConfiguration.effectiveThreads) threads), Opus 48 kbit/s FEC complexity 9.")
+    print("")
+    print("| baseline (same run, same frames, both directions) | CPU | daemons ÷ baseline |")
+    print("|---|---|---|")
+    print("| (a) codecs only: VP8 encode + decode, Opus encode + decode | \(fixed(a.total)) s | **\(fixed(daemons / a.total, 3))** (goal ≤ 1.10) |")
+    print("| (b) codecs + sources and sinks: camera, stamp read, microphone, marker detection | \(fixed(b.total)) s | \(fixed(daemons / b.total, 3)) |")
+    print("")
+    print("| baseline part | (a) codecs only | (b) with sources |")
+    print("|---|---|---|")
+    for (name, x, y) in [
+        ("VP8 encode", a.videoEncode, b.videoEncode), ("VP8 decode", a.videoDecode, b.videoDecode),
+        ("Opus encode", a.audioEncode, b.audioEncode), ("Opus decode", a.audioDecode, b.audioDecode),
+    ] {
+        print("| \(name) | \(fixed(x, 3)) s | \(fixed(y, 3)) s |")
+    }
+    for (name, y) in [
+        ("synthetic camera", b.camera), ("stamp read (\(b.stampsRead) read)", b.stampRead), ("synthetic microphone", b.microphone),
+        ("marker detection (\(b.markersHeard) heard)", b.markerDetection),
+    ] {
+        print("| \(name) | – | \(fixed(y, 3)) s |")
+    }
+    print("| timed region | \(fixed(a.total, 3)) s | \(fixed(b.total, 3)) s (parts \(fixed(b.codecs + b.sources, 3)) s) |")
+    print("")
+    print("Daemon CPU by thread in the window (threads of one name summed; baseline counterpart = what that thread's media work costs bare, pass (b)):")
+    print("")
+    print("| thread | A | B | baseline counterpart A / B |")
+    print("|---|---|---|---|")
+    let counterparts: [String: (CodecCPU) -> Double] = [
+        "parley-venc": { $0.camera + $0.videoEncode }, "parley-aenc": { $0.microphone + $0.audioEncode },
+    ]
+    let receiving: [String: (CodecCPU) -> Double] = ["parley-vdec": { $0.videoDecode + $0.stampRead }]
+    var threadNames: [String] = []
+    for breakdown in call.threads {
+        for line in breakdown.lines where !threadNames.contains(line.name) { threadNames.append(line.name) }
+    }
+    for name in threadNames {
+        let cells = call.threads.map { breakdown -> String in
+            guard let line = breakdown.lines.first(where: { $0.name == name }) else { return "–" }
+            return "\(fixed(line.seconds)) s" + (line.count > 1 ? " (×\(line.count))" : "")
+        }
+        var counterpart = ""
+        if let part = counterparts[name] {
+            counterpart = "\(fixed(part(withSources[0]))) / \(fixed(part(withSources[1]))) s"
+        } else if let part = receiving[name] {
+            // A decodes what B sent.
+            counterpart = "\(fixed(part(withSources[1]))) / \(fixed(part(withSources[0]))) s"
+        }
+        print("| \(name) | \(cells[0]) | \(cells[1]) | \(counterpart) |")
+    }
+    print("| (threads that ended in the window) | \(fixed(call.threads[0].endedThreadsSeconds)) s | \(fixed(call.threads[1].endedThreadsSeconds)) s | |")
+    print("| process | \(fixed(call.threads[0].totalSeconds)) s | \(fixed(call.threads[1].totalSeconds)) s | |")
+    let mediaThreads: Set<String> = ["parley-venc", "parley-aenc", "parley-vdec"]
+    let rest = call.threads.map { breakdown in
+        breakdown.totalSeconds - breakdown.lines.filter { mediaThreads.contains($0.name) }.reduce(0) { $0 + $1.seconds }
+    }
+    // The received audio is decoded (jitter buffer) and analysed (playout) outside the media threads.
+    let restCounterpart = [1, 0].map { withSources[$0].audioDecode + withSources[$0].markerDetection }
+    print("")
+    print("Outside parley-venc/aenc/vdec: A \(fixed(rest[0])) s, B \(fixed(rest[1])) s; the bare media work done there "
+        + "(Opus decode + marker detection of the received audio): A \(fixed(restCounterpart[0], 3)) s, B \(fixed(restCounterpart[1], 3)) s.")
+    print("")
+    print("\(call.hangup).")
+}
+
+// MARK: - Main
+
+let options: Options
+do {
+    options = try Options(Array(CommandLine.arguments.dropFirst()))
+} catch {
+    FileHandle.standardError.write(Data("parley-call-bench: \(error)\n".utf8))
+    exit(2)
+}
+
+var template = Array("/tmp/parley-callbench.XXXXXX".utf8CString)
+guard let made = mkdtemp(&template) else {
+    print("parley-call-bench: cannot create a temporary directory in /tmp")
+    exit(1)
+}
+let directory = String(cString: made)
+var daemons: [Daemon] = []
+var measured: CallMeasurement?
+do {
+    let executable = try locateParleyd(options.parleyd)
+    let video = ["--video-size", "640x480", "--frame-rate", "30"]
+    print("parley-call-bench: two parleyd (\(executable)) on 127.0.0.1, files in \(directory)")
+    daemons.append(try Daemon(name: "a", executable: executable, directory: directory, arguments: video))
+    daemons.append(try Daemon(name: "b", executable: executable, directory: directory, arguments: video + ["--auto-answer"]))
+    for daemon in daemons { try await daemon.waitUntilServing() }
+    measured = try await measureCall(daemons, options: options)
+} catch {
+    print("parley-call-bench: FAILED — \(error)")
+}
+var stops: [String] = []
+for daemon in daemons { stops.append("parleyd \(daemon.name): \(await daemon.stop())") }
+
+guard let call = measured else {
+    for line in stops { print(line) }
+    for daemon in daemons {
+        print("── \(daemon.logPath) ──")
+        print(readSmallFile(daemon.logPath).map { String($0.suffix(3_000)) } ?? "")
+    }
+    if !options.keepState { try? FileManager.default.removeItem(atPath: directory) }
+    exit(1)
+}
+if options.keepState {
+    print("state, sockets and logs kept in \(directory)")
+} else {
+    try? FileManager.default.removeItem(atPath: directory)
+}
+
+print("measuring the baseline (the same frames, in this process)…")
+var codecsOnly: [CodecCPU] = []
+var withSources: [CodecCPU] = []
+do {
+    // A short unreported run first, so first-touch costs (pages, tables) fall on no measured figure.
+    let warmUp = DirectionWork(
+        videoFramesEncoded: 30, keyFramesEncoded: 1, videoFramesDecoded: 30, audioFramesEncoded: 50, audioPacketsDecoded: 50,
+        firstFrameNumber: 0)
+    _ = try measureCodecsOnly(warmUp, video: call.video)
+    for sender in 0..<2 { codecsOnly.append(try measureCodecsOnly(call.work(from: sender), video: call.video)) }
+    for sender in 0..<2 { withSources.append(try measureCodecsAndSources(call.work(from: sender), video: call.video)) }
+} catch {
+    print("parley-call-bench: the baseline failed — \(error)")
+    exit(1)
+}
+report(call, codecsOnly: codecsOnly, withSources: withSources, options: options)
+for line in stops { print(line) }
+let moved = call.window.allSatisfy { $0.videoFramesDecoded > 0 && $0.audioPacketsReceived > 0 }
+if !moved {
+    print("parley-call-bench: FAILED — media did not flow both ways in the window")
+    exit(1)
+}
