@@ -263,7 +263,6 @@ rmdir(directory)
 
 // MARK: - Reporting
 
-func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
 /// The `fraction` percentile of one sample's latencies, nanoseconds.
 func percentile(_ sample: Sample, _ fraction: Double) -> Double {
@@ -272,16 +271,6 @@ func percentile(_ sample: Sample, _ fraction: Double) -> Double {
     return Double(sorted[max(0, index)])
 }
 
-func format(_ value: Double, decimals: Int) -> String {
-    var scaled = value
-    for _ in 0..<decimals { scaled *= 10 }
-    let rounded = Int(scaled.rounded())
-    guard decimals > 0 else { return "\(rounded)" }
-    var divisor = 1
-    for _ in 0..<decimals { divisor *= 10 }
-    let fraction = String(rounded % divisor)
-    return "\(rounded / divisor)." + String(repeating: "0", count: decimals - fraction.count) + fraction
-}
 
 /// The median over repetitions of one figure, in µs, formatted.
 func microseconds(_ samples: [Sample], _ figure: (Sample) -> Double) -> String {

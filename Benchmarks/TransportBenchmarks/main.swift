@@ -253,7 +253,6 @@ func measure(_ transport: inout some Transport) -> Sample {
     )
 }
 
-func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
 var baseline = BareCTransport()
 var rawBuffers = try ParleyTransport(arrays: false)
@@ -278,16 +277,6 @@ for _ in 0..<repetitions {
 let names = [baseline.name, rawBuffers.name, arrays.name, batches.name]
 let baselineCPU = median(samples[0].map(\.cpuNanosecondsPerDatagram))
 
-func format(_ value: Double, decimals: Int) -> String {
-    var scaled = value
-    for _ in 0..<decimals { scaled *= 10 }
-    let rounded = Int(scaled.rounded())
-    guard decimals > 0 else { return "\(rounded)" }
-    var divisor = 1
-    for _ in 0..<decimals { divisor *= 10 }
-    let fraction = String(rounded % divisor)
-    return "\(rounded / divisor)." + String(repeating: "0", count: decimals - fraction.count) + fraction
-}
 
 print("## UDP transport on loopback: \(datagramSize)-byte datagrams, bursts of \(burst), one thread")
 print()
