@@ -13,7 +13,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 # Exactly what Parley needs from Debian: pkg-config and the six C libraries' development packages
 # (libsonic: the speech time-stretch the audio jitter buffer uses), and python3 (a test connects to the
 # control socket as another user from a Python child; the Python client comes with issue 6).
-DEBIAN_PACKAGES := pkg-config libopus-dev libvpx-dev libsrtp2-dev libpulse-dev libv4l-dev libsonic-dev python3
+DEBIAN_PACKAGES := pkg-config libopus-dev libvpx-dev libsrtp2-dev libpulse-dev libv4l-dev libsonic-dev python3 pulseaudio pulseaudio-utils
 
 SWIFT_BUILD_FLAGS ?=
 # Suites that run on real time. Swift Testing runs tests on a pool as wide as the machine has cores, so
@@ -64,6 +64,8 @@ bench: deps
 	"$$(swift build -c release --show-bin-path)/parley-control-bench"
 	@echo
 	"$$(swift build -c release --show-bin-path)/parley-session-bench"
+	@echo
+	"$$(swift build -c release --show-bin-path)/parley-call-bench"
 
 # swift-nio against the hand-written UDP loop, in a package of its own so CI never builds swift-nio
 # (Benchmarks/NIOComparison/README.md holds the results and the decision they support).

@@ -91,6 +91,13 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // MARK: Layer 3 — real devices: PulseAudio capture and playback, V4L2 capture, recording sinks.
+        .target(
+            name: "ParleyDevices",
+            dependencies: ["ParleyMedia", "ParleyWire", "CPulse", "CV4L2", "CParleyShims"],
+            swiftSettings: strictSwift
+        ),
+
         // MARK: Layer 4 — runtime: sockets and routing
         .target(name: "ParleyRuntime", dependencies: ["ParleyWire", "CParleyShims", "ParleySession", "ParleyCrypto", "ParleyJitter"], swiftSettings: strictSwift),
 
@@ -222,6 +229,13 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Vectors")],
+            swiftSettings: strictSwift
+        ),
+        // Device tests: PulseAudio against a daemon the test set-up starts (Scripts/pulse-test-env),
+        // V4L2 against the kernel's vivid driver inside a small VM (Scripts/vivid-vm).
+        .testTarget(
+            name: "ParleyDevicesTests",
+            dependencies: ["ParleyDevices", "ParleyMedia", "ParleyWire", "ParleyTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(

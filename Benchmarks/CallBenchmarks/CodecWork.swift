@@ -34,6 +34,9 @@ struct VideoParameters {
 /// Process CPU seconds of each part of the baseline.
 struct CodecCPU {
     var videoEncode = 0.0
+    /// The same frames through an encoder limited to one thread (a diagnostic: libvpx's VP8 threads
+    /// busy-wait for each other, which costs CPU when they do not each have a core).
+    var videoEncodeOneThread = 0.0
     var videoDecode = 0.0
     var audioEncode = 0.0
     var audioDecode = 0.0
@@ -51,7 +54,8 @@ struct CodecCPU {
 
     static func + (lhs: CodecCPU, rhs: CodecCPU) -> CodecCPU {
         CodecCPU(
-            videoEncode: lhs.videoEncode + rhs.videoEncode, videoDecode: lhs.videoDecode + rhs.videoDecode,
+            videoEncode: lhs.videoEncode + rhs.videoEncode, videoEncodeOneThread: lhs.videoEncodeOneThread + rhs.videoEncodeOneThread,
+            videoDecode: lhs.videoDecode + rhs.videoDecode,
             audioEncode: lhs.audioEncode + rhs.audioEncode, audioDecode: lhs.audioDecode + rhs.audioDecode,
             camera: lhs.camera + rhs.camera, stampRead: lhs.stampRead + rhs.stampRead,
             microphone: lhs.microphone + rhs.microphone, markerDetection: lhs.markerDetection + rhs.markerDetection,
@@ -94,6 +98,23 @@ func measureCodecsOnly(_ work: DirectionWork, video: VideoParameters) throws -> 
             decoded += 1
             consume(try decoder.decode(encoded.payload))
             cpu.videoDecode += ownProcessCPUSeconds() - encodedAt
+        }
+    }
+
+    var oneThread = video.encoderConfiguration
+    oneThread.threads = 1
+    let singleThreaded = try VP8Encoder(configuration: oneThread)
+    index = 0
+    while index < work.videoFramesEncoded {
+        let chunk = (index..<min(index + 30, work.videoFramesEncoded)).map { number in
+            camera.frame(number: work.firstFrameNumber &+ UInt32(number), captureInstant: instant(ofFrame: number, video))
+        }
+        for frame in chunk {
+            if keyFrames.contains(index) { singleThreaded.forceKeyFrame() }
+            index += 1
+            let start = ownProcessCPUSeconds()
+            consume(try singleThreaded.encode(frame))
+            cpu.videoEncodeOneThread += ownProcessCPUSeconds() - start
         }
     }
 

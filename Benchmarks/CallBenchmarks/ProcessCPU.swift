@@ -5,8 +5,16 @@ import Glibc
 struct ProcessCPUSample {
     /// The whole process: every thread, also those that ended (their time stays with the process).
     var ticks: Int64
-    /// Each thread alive at the sample, by thread id: its name (`comm`, what `pthread_setname_np` set) and ticks.
-    var threads: [Int32: (name: String, ticks: Int64)]
+    /// Each thread alive at the sample, by thread id.
+    var threads: [Int32: ThreadSample]
+
+    struct ThreadSample {
+        /// `comm`: what `pthread_setname_np` set (15 bytes at most).
+        var name: String
+        var ticks: Int64
+        /// Time spent runnable but waiting for a CPU (`/proc/PID/task/TID/schedstat`, second field), ns.
+        var waitNanoseconds: Int64
+    }
 
     /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`, usually 100).
     static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
@@ -17,7 +25,10 @@ struct ProcessCPUSample {
         ticks = process.ticks
         threads = [:]
         for tid in Self.threadIDs(of: pid) {
-            if let thread = Self.stat("/proc/\(pid)/task/\(tid)/stat") { threads[tid] = (thread.name, thread.ticks) }
+            guard let thread = Self.stat("/proc/\(pid)/task/\(tid)/stat") else { continue }
+            let schedstat = readSmallFile("/proc/\(pid)/task/\(tid)/schedstat")?.split(separator: " ") ?? []
+            let wait = schedstat.count > 1 ? Int64(schedstat[1]) ?? 0 : 0
+            threads[tid] = ThreadSample(name: thread.name, ticks: thread.ticks, waitNanoseconds: wait)
         }
     }
 
@@ -54,6 +65,8 @@ struct ThreadBreakdown {
         var name: String
         var count: Int
         var seconds: Double
+        /// Time the threads were runnable but waited for a CPU.
+        var waitSeconds: Double
     }
 
     var lines: [Line]
@@ -62,16 +75,19 @@ struct ThreadBreakdown {
     var totalSeconds: Double
 
     init(from start: ProcessCPUSample, to end: ProcessCPUSample) {
-        var byName: [String: (count: Int, ticks: Int64)] = [:]
+        var byName: [String: (count: Int, ticks: Int64, wait: Int64)] = [:]
         var threadTicks: Int64 = 0
         for (tid, thread) in end.threads {
             let delta = thread.ticks - (start.threads[tid]?.ticks ?? 0)
             threadTicks += delta
-            byName[thread.name, default: (0, 0)].count += 1
-            byName[thread.name, default: (0, 0)].ticks += delta
+            byName[thread.name, default: (0, 0, 0)].count += 1
+            byName[thread.name, default: (0, 0, 0)].ticks += delta
+            byName[thread.name, default: (0, 0, 0)].wait += thread.waitNanoseconds - (start.threads[tid]?.waitNanoseconds ?? 0)
         }
         let perSecond = ProcessCPUSample.ticksPerSecond
-        lines = byName.map { Line(name: $0.key, count: $0.value.count, seconds: Double($0.value.ticks) / perSecond) }
+        lines = byName.map {
+            Line(name: $0.key, count: $0.value.count, seconds: Double($0.value.ticks) / perSecond, waitSeconds: Double($0.value.wait) / 1e9)
+        }
             .sorted { ($0.seconds, $1.name) > ($1.seconds, $0.name) }
         totalSeconds = Double(end.ticks - start.ticks) / perSecond
         endedThreadsSeconds = totalSeconds - Double(threadTicks) / perSecond

@@ -86,6 +86,8 @@ struct Moment {
     var cpu: [ProcessCPUSample]
     var counters: [EndCounters]
     var states: [String]
+    /// `/proc/loadavg`'s first three fields: how busy the machine was.
+    var loadAverage: String
 }
 
 /// What the call measured in the window.
@@ -98,6 +100,8 @@ struct CallMeasurement {
     var window: [EndCounters]
     var firstFrameNumbers: [UInt32]
     var hangup: String
+    /// The machine's load average at the window's start and end.
+    var loadAverages: [String]
 
     /// The work of the direction from `sender` to the other end.
     func work(from sender: Int) -> DirectionWork {
@@ -158,7 +162,7 @@ func measureCall(_ daemons: [Daemon], options: Options) async throws -> CallMeas
             counters.append(EndCounters(stats: stats))
             states.append(stats["state"]?.text ?? "?")
         }
-        return Moment(wallNanoseconds: wall, cpu: cpu, counters: counters, states: states)
+        return Moment(wallNanoseconds: wall, cpu: cpu, counters: counters, states: states, loadAverage: loadAverage())
     }
 
     let start = try await moment()
@@ -186,16 +190,21 @@ func measureCall(_ daemons: [Daemon], options: Options) async throws -> CallMeas
         threads: (0..<2).map { ThreadBreakdown(from: start.cpu[$0], to: end.cpu[$0]) },
         window: window,
         firstFrameNumbers: start.counters.map { UInt32(clamping: Int($0.videoFramesEncoded)) },
-        hangup: hangup)
+        hangup: hangup, loadAverages: [start.loadAverage, end.loadAverage])
 }
 
 // MARK: - Report
+
+/// The 1, 5 and 15 minute load averages.
+func loadAverage() -> String {
+    (readSmallFile("/proc/loadavg") ?? "").split(separator: " ").prefix(3).joined(separator: " ")
+}
 
 func fixed(_ value: Double, _ decimals: Int = 2) -> String { String(format: "%.\(decimals)f", value) }
 func integer(_ value: Double) -> String { String(Int(value.rounded())) }
 func percent(_ part: Double, of whole: Double) -> String { whole > 0 ? fixed(part / whole * 100, 1) + " %" : "–" }
 
-func report(_ call: CallMeasurement, codecsOnly: [CodecCPU], withSources: [CodecCPU], options: Options) {
+func report(_ call: CallMeasurement, codecsOnly: [CodecCPU], withSources: [CodecCPU], baselineLoad: [String], options: Options) {
     let w = call.window
     let daemons = call.cpuSeconds.reduce(0, +)
     let a = codecsOnly[0] + codecsOnly[1]
@@ -206,6 +215,7 @@ func report(_ call: CallMeasurement, codecsOnly: [CodecCPU], withSources: [Codec
         "Call benchmark: two-way \(call.video.width)x\(call.video.height) \(call.video.frameRate) fps call (VP8 ≤ \(call.video.bitrate / 1_000) kbit/s, "
             + "Opus 20 ms) between two release parleyd on 127.0.0.1; window \(fixed(call.seconds)) s from \(options.warmup) s after both ends were active")
     print("Daemon CPU: utime + stime of /proc/PID/stat (\(Int(ProcessCPUSample.ticksPerSecond)) ticks/s). Baseline: this process, afterwards, the same frames per direction.")
+    print("Machine: \(ProcessInfo.processInfo.activeProcessorCount) CPUs; load average \(call.loadAverages[0]) at the window's start, \(call.loadAverages[1]) at its end, \(baselineLoad[0]) / \(baselineLoad[1]) around the baseline.")
     print("")
     print("| | A (caller) | B (callee) | both |")
     print("|---|---|---|---|")
@@ -233,6 +243,12 @@ func report(_ call: CallMeasurement, codecsOnly: [CodecCPU], withSources: [Codec
     print("|---|---|---|")
     print("| (a) codecs only: VP8 encode + decode, Opus encode + decode | \(fixed(a.total)) s | **\(fixed(daemons / a.total, 3))** (goal ≤ 1.10) |")
     print("| (b) codecs + sources and sinks: camera, stamp read, microphone, marker detection | \(fixed(b.total)) s | \(fixed(daemons / b.total, 3)) |")
+    if a.videoEncode > 1.5 * a.videoEncodeOneThread {
+        print("")
+        print("note: VP8 encoding with the engine's \(call.video.encoderConfiguration.effectiveThreads) threads cost \(fixed(a.videoEncode / a.videoEncodeOneThread, 1))× "
+            + "the same frames with 1 thread (\(fixed(a.videoEncode)) s against \(fixed(a.videoEncodeOneThread)) s): libvpx's VP8 encoder threads busy-wait "
+            + "for each other, so when they do not each have a free core their CPU grows with the machine's load — in the daemons and in the baseline.")
+    }
     print("")
     print("| baseline part | (a) codecs only | (b) with sources |")
     print("|---|---|---|")
@@ -248,9 +264,11 @@ func report(_ call: CallMeasurement, codecsOnly: [CodecCPU], withSources: [Codec
     ] {
         print("| \(name) | – | \(fixed(y, 3)) s |")
     }
+    print("| (diagnostic, not in the totals) VP8 encode with 1 encoder thread | \(fixed(a.videoEncodeOneThread, 3)) s | – |")
     print("| timed region | \(fixed(a.total, 3)) s | \(fixed(b.total, 3)) s (parts \(fixed(b.codecs + b.sources, 3)) s) |")
     print("")
-    print("Daemon CPU by thread in the window (threads of one name summed; baseline counterpart = what that thread's media work costs bare, pass (b)):")
+    print("Daemon CPU by thread in the window (threads of one name summed; waited = runnable but waiting for a CPU, from schedstat; "
+        + "baseline counterpart = what that thread's media work costs bare, pass (b)):")
     print("")
     print("| thread | A | B | baseline counterpart A / B |")
     print("|---|---|---|---|")
@@ -265,7 +283,7 @@ func report(_ call: CallMeasurement, codecsOnly: [CodecCPU], withSources: [Codec
     for name in threadNames {
         let cells = call.threads.map { breakdown -> String in
             guard let line = breakdown.lines.first(where: { $0.name == name }) else { return "–" }
-            return "\(fixed(line.seconds)) s" + (line.count > 1 ? " (×\(line.count))" : "")
+            return "\(fixed(line.seconds)) s" + (line.count > 1 ? " (×\(line.count))" : "") + ", waited \(fixed(line.waitSeconds)) s"
         }
         var counterpart = ""
         if let part = counterparts[name] {
@@ -276,7 +294,9 @@ func report(_ call: CallMeasurement, codecsOnly: [CodecCPU], withSources: [Codec
         }
         print("| \(name) | \(cells[0]) | \(cells[1]) | \(counterpart) |")
     }
-    print("| (threads that ended in the window) | \(fixed(call.threads[0].endedThreadsSeconds)) s | \(fixed(call.threads[1].endedThreadsSeconds)) s | |")
+    // Process and thread ticks are rounded apart, so a window without ended threads can come out a tick below zero.
+    let ended = call.threads.map { fixed(max(0, $0.endedThreadsSeconds)) }
+    print("| (threads that ended in the window) | \(ended[0]) s | \(ended[1]) s | |")
     print("| process | \(fixed(call.threads[0].totalSeconds)) s | \(fixed(call.threads[1].totalSeconds)) s | |")
     let mediaThreads: Set<String> = ["parley-venc", "parley-aenc", "parley-vdec"]
     let rest = call.threads.map { breakdown in
@@ -341,6 +361,7 @@ if options.keepState {
 print("measuring the baseline (the same frames, in this process)…")
 var codecsOnly: [CodecCPU] = []
 var withSources: [CodecCPU] = []
+var baselineLoad = [loadAverage()]
 do {
     // A short unreported run first, so first-touch costs (pages, tables) fall on no measured figure.
     let warmUp = DirectionWork(
@@ -349,11 +370,12 @@ do {
     _ = try measureCodecsOnly(warmUp, video: call.video)
     for sender in 0..<2 { codecsOnly.append(try measureCodecsOnly(call.work(from: sender), video: call.video)) }
     for sender in 0..<2 { withSources.append(try measureCodecsAndSources(call.work(from: sender), video: call.video)) }
+    baselineLoad.append(loadAverage())
 } catch {
     print("parley-call-bench: the baseline failed — \(error)")
     exit(1)
 }
-report(call, codecsOnly: codecsOnly, withSources: withSources, options: options)
+report(call, codecsOnly: codecsOnly, withSources: withSources, baselineLoad: baselineLoad, options: options)
 for line in stops { print(line) }
 let moved = call.window.allSatisfy { $0.videoFramesDecoded > 0 && $0.audioPacketsReceived > 0 }
 if !moved {

@@ -40,7 +40,7 @@ struct MediaCounters: Sendable, Equatable {
 }
 
 /// One call's media: capture → encode → session on two threads (audio every 20 ms, video at the frame
-/// rate), session → decode → sink on a third (video) and a task (audio playout every 20 ms).
+/// rate), session → decode → sink on two more (video decode; audio playout every 20 ms).
 ///
 /// The network path never waits for media: the host's sends are queued commands, and received video
 /// frames wait in a bounded queue (the oldest is dropped and counted when the decoder falls behind, and
@@ -65,7 +65,6 @@ final class CallMediaPipeline: Sendable {
     private let counters = Mutex(MediaCounters())
     private let incomingVideo = FrameQueue<IncomingVideoFrame>(capacity: 8)
     private let threadsDone = DispatchGroup()
-    private let playout = Mutex<Task<Void, Never>?>(nil)
 
     /// A pipeline for `call`, not yet running.
     init(call: CallHandle, host: SessionHost, video: VideoSettings, sendsAudio: Bool, sendsVideo: Bool, logger: Logger) {
@@ -83,8 +82,10 @@ final class CallMediaPipeline: Sendable {
             receiveVideo()
             threadsDone.leave()
         }
-        playout.withLock { task in
-            task = Task { [self] in await playAudio() }
+        threadsDone.enter()
+        startDetachedThread(name: "parley-aplay") { [self] in
+            playAudio()
+            threadsDone.leave()
         }
     }
 
@@ -111,9 +112,6 @@ final class CallMediaPipeline: Sendable {
     func stop() async {
         controls.withLock { $0.isRunning = false }
         incomingVideo.close()
-        let task = playout.withLock { $0 }
-        task?.cancel()
-        await task?.value
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             threadsDone.notify(queue: .global()) { continuation.resume() }
         }
@@ -325,21 +323,18 @@ final class CallMediaPipeline: Sendable {
         }
     }
 
-    private func playAudio() async {
-        let clock = ContinuousClock()
-        var next = clock.now
+    /// Pulls 20 ms of audio every 20 ms on CLOCK_MONOTONIC, as a sound card would, and analyses it.
+    private func playAudio() {
+        let interval = OpusFrameDuration.milliseconds20.duration
         let samplesPerPull = OpusFrameDuration.milliseconds20.sampleCount
         var analysis: [Int16] = []
         let window = AudioFrame.sampleRate  // look for markers in one-second windows
-        while !Task.isCancelled {
-            next = next + .milliseconds(20)
-            if clock.now - next > .milliseconds(20) { next = clock.now }
-            do {
-                try await Task.sleep(until: next, clock: clock)
-            } catch {
-                return
+        var next = HostClock.now()
+        while controls.withLock({ $0.isRunning }) {
+            next = Self.sleep(until: next + interval, interval: interval) { skipped in
+                counters.withLock { $0.audioPullsMissed += skipped }
             }
-            guard let playout = await host.pullAudio(sampleCount: samplesPerPull, call: call) else {
+            guard let playout = host.pullAudioBlocking(sampleCount: samplesPerPull, call: call) else {
                 counters.withLock { $0.audioPullsMissed += 1 }
                 continue
             }

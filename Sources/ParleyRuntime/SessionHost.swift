@@ -2,6 +2,7 @@ public import ParleyCrypto
 public import ParleyJitter
 public import ParleySession
 public import ParleyWire
+import Dispatch
 import Synchronization
 
 /// One UDP socket serving many calls with the real clock: the layer that drives `CallSession`s
@@ -137,6 +138,24 @@ public final class SessionHost: Sendable {
         await withCheckedContinuation { (continuation: CheckedContinuation<AudioPlayout?, Never>) in
             if !shared.post(.pullAudio(sampleCount, call, continuation)) { continuation.resume(returning: nil) }
         }
+    }
+
+    /// `pullAudio(sampleCount:call:)` for a dedicated playout thread: blocks the calling thread until
+    /// the loop answered (a few microseconds unless the loop is busy). Never call it from a task of the
+    /// cooperative pool (it would hold one of its threads) or from the incoming-call policy (the loop's
+    /// own thread: it would wait for itself).
+    public func pullAudioBlocking(sampleCount: Int, call: CallHandle) -> AudioPlayout? {
+        let answered = DispatchSemaphore(value: 0)
+        let result = Mutex<AudioPlayout?>(nil)
+        let posted = shared.post(
+            .run(
+                { loop in
+                    result.withLock { $0 = loop.pullAudio(sampleCount: sampleCount, call: call) }
+                    answered.signal()
+                }, abandon: { answered.signal() }))
+        guard posted else { return nil }
+        answered.wait()
+        return result.withLock { $0 }
     }
 
     /// Reports that the owner decoded a frame it got from a `.videoFrame` event of `call`.

@@ -140,12 +140,7 @@ final class HostLoop {
             call.session.sendVideoFrame(frame, isKeyFrame: isKeyFrame, captureInstant: captureInstant, now: now)
             drain(call)
         case .pullAudio(let sampleCount, let handle, let continuation):
-            guard let call = calls[handle] else {
-                continuation.resume(returning: nil)
-                return
-            }
-            continuation.resume(returning: call.session.pullAudio(sampleCount: sampleCount, now: now))
-            drain(call)
+            continuation.resume(returning: pullAudio(sampleCount: sampleCount, call: handle))
         case .videoFrameDecoded(let frame, let handle):
             guard let call = calls[handle] else { return }
             call.session.videoFrameDecoded(frame, now: now)
@@ -472,6 +467,13 @@ final class HostLoop {
         guard let call = calls[handle] else { return }
         call.session.requestKeyFrame(now: HostClock.now())
         drain(call)
+    }
+
+    func pullAudio(sampleCount: Int, call handle: CallHandle) -> AudioPlayout? {
+        guard let call = calls[handle] else { return nil }
+        let playout = call.session.pullAudio(sampleCount: sampleCount, now: HostClock.now())
+        drain(call)
+        return playout
     }
 
     func videoFrameUndecodable(_ frame: IncomingVideoFrame, call handle: CallHandle) {

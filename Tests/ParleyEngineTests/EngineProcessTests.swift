@@ -50,7 +50,12 @@ struct EngineProcessTests {
             #expect((audio["jitterBufferEmittedCount"]?.double ?? 0) > 0)
             #expect((stats["media.video_stamps_read"]?.double ?? 0) > 10, "stamps at \(id)")
             #expect(stats["media.video_stamps_out_of_order"]?.double == 0)
-            #expect(stats["dropped.total"]?.double == 0, "drops at \(id): \(stats["dropped"] ?? .null)")
+            // Nothing forged, replayed or undecryptable on a clean path. The one drop a loaded machine can
+            // show: a response to an initiation the caller had already replaced by a retry while ringing.
+            let reasons = Set(stats["dropped.by_reason"].map { value -> [String] in
+                if case .object(let object) = value { object.keys } else { [] }
+            } ?? [])
+            #expect(reasons.isSubset(of: ["handshake_response_rejected"]), "drops at \(id): \(stats["dropped"] ?? .null)")
         }
 
         try await recorder.call(call.a, "Calls/Hangup", ["call_id": .string(call.callA)])

@@ -1,0 +1,304 @@
+import Foundation
+import ParleyDevices
+import ParleyMedia
+import ParleyWire
+import Testing
+
+/// PulseAudio on a real daemon: `Scripts/pulse-test-env` starts it with a null sink `parley_test`, whose
+/// monitor `parley_test.monitor` records whatever is played into it. Parley's sink plays the synthetic
+/// microphone's marker chirps (one every 500 ms) into the null sink, and Parley's source records them back.
+///
+/// Serialized: one test restarts the daemon, and all share its one null sink.
+@Suite(.serialized, .enabled(if: PulseTestDaemon.isAvailable, PulseTestDaemon.skipReason))
+struct PulseAudioDaemonTests {
+    /// What one play-and-capture run saw.
+    struct Capture {
+        var channelCount: Int
+        var clip: AudioFrame
+        var frames: [ReceivedFrame]
+        var sourceStatistics: PulseAudioSource.Statistics
+        var sinkStatistics: PulseAudioSink.Statistics
+        /// When the sink expected each played marker to be heard.
+        var expectedPlayout: [MonotonicInstant?]
+
+        /// All captured samples, interleaved.
+        var samples: [Int16] { frames.flatMap(\.frame.samples) }
+        var frameSampleCount: Int { frames.first?.frame.sampleCount ?? 1 }
+
+        /// When captured sample `index` (counted from the first frame) was captured, by the frame stamps.
+        func captureInstant(ofSample index: Int) -> MonotonicInstant {
+            let frame = frames[index / frameSampleCount].frame
+            return frame.captureInstant + AudioFrame.duration(ofSamples: index % frameSampleCount)
+        }
+
+        /// When the frame holding captured sample `index` reached the test.
+        func arrival(ofSample index: Int) -> MonotonicInstant { frames[index / frameSampleCount].arrival }
+    }
+
+    /// Plays 3 s of the synthetic microphone (6 markers) through Parley's sink into the null sink, and
+    /// records 4 s from its monitor with Parley's source.
+    func playAndCapture(channelCount: Int, frameDuration: Duration) async throws -> Capture {
+        let connection = try await PulseAudioConnection()
+        defer { connection.close() }
+        let source = try await PulseAudioSource(
+            connection: connection, device: PulseTestDaemon.monitor, channelCount: channelCount,
+            frameDuration: frameDuration)
+        let sink = try await PulseAudioSink(
+            connection: connection, device: PulseTestDaemon.sink, channelCount: channelCount,
+            maximumQueuedDuration: .seconds(5))
+        var microphone = try SyntheticMicrophone(channelCount: channelCount)
+        let clip = microphone.nextFrame(sampleCount: 3 * AudioFrame.sampleRate, captureInstant: .zero)
+
+        let collecting = collectFrames(from: source, count: 4_000 / Int(frameDuration.inMilliseconds))
+        try await Task.sleep(for: .milliseconds(200))
+        let start = sink.position
+        sink.play(clip)
+        await sink.drain()
+        let frames = await collecting.value
+        source.stop()
+        let markers = microphone.markerStarts(in: 0..<clip.sampleCount)
+        let expected = markers.map { sink.estimatedPlayoutInstant(ofSample: start + $0) }
+        let capture = Capture(
+            channelCount: channelCount, clip: clip, frames: frames, sourceStatistics: source.statistics,
+            sinkStatistics: sink.statistics, expectedPlayout: expected)
+        sink.stop()
+        return capture
+    }
+
+    @Test("markers played into the null sink are captured from its monitor 500 ms apart, latency reported")
+    func capturedMarkersKeepTheirSpacing() async throws {
+        let capture = try await playAndCapture(channelCount: 1, frameDuration: .milliseconds(10))
+        #expect(capture.frames.count == 400)
+        // Every sample arrives, in order: the presentation times run on without a gap.
+        for (index, received) in capture.frames.enumerated() {
+            #expect(received.frame.presentationTime == .milliseconds(10 * index), "frame \(index)")
+        }
+        let starts = AudioMarker.detectStarts(in: capture.samples)
+        #expect(starts.count == 6, "markers found at \(starts)")
+        let interval = AudioFrame.sampleRate / 2
+        for (earlier, later) in zip(starts, starts.dropFirst()) {
+            // 500 ms ± 1 ms, on the sample clock.
+            #expect(abs(later - earlier - interval) <= AudioFrame.sampleRate / 1_000, "markers at \(earlier), \(later)")
+        }
+
+        let instants = starts.map(capture.captureInstant(ofSample:))
+        let stampSpacing = zip(instants, instants.dropFirst()).map { milliseconds($1 - $0) }
+        let stampError = zip(instants, capture.expectedPlayout).compactMap { captured, expected in
+            expected.map { milliseconds(captured - $0) }
+        }
+        let playToArrival = zip(starts, capture.expectedPlayout).compactMap { start, expected in
+            expected.map { milliseconds(capture.arrival(ofSample: start + AudioMarker.length) - $0) }
+        }
+        let source = capture.sourceStatistics
+        let sink = capture.sinkStatistics
+        print(
+            """
+            PulseAudio capture (mono, 10 ms frames): fragment asked \(milliseconds(PulseAudioSource.fragment)), \
+            granted \(source.fragment.map(milliseconds) ?? "?"); source latency reported \
+            \(source.latency.map(milliseconds) ?? "?"); capture delay (last sample captured → frame handed \
+            out) mean \(milliseconds(source.meanCaptureDelay)), max \(milliseconds(source.maximumCaptureDelay)); \
+            overruns \(source.overruns)
+            PulseAudio playback: buffer \(sink.bufferLength.map(milliseconds) ?? "?"), latency reported \
+            \(sink.latency.map(milliseconds) ?? "?"), underruns \(sink.underruns)
+            markers captured at samples \(starts); stamp spacing \(stampSpacing); capture stamp − expected \
+            playout \(stampError); expected playout → marker's frame received \(playToArrival)
+            """)
+        // The stamps are on the capture clock: each marker was captured before its frame arrived.
+        for start in starts {
+            #expect(capture.captureInstant(ofSample: start + AudioMarker.length) < capture.arrival(ofSample: start))
+        }
+        #expect(source.overruns == 0)
+    }
+
+    @Test("Parley's stereo playback comes back from the monitor unchanged: same markers, same waveform")
+    func playbackMatchesWhatWasPlayed() async throws {
+        let capture = try await playAndCapture(channelCount: 2, frameDuration: .milliseconds(20))
+        let left = firstChannel(of: capture.samples, channelCount: 2)
+        let right = firstChannel(of: Array(capture.samples.dropFirst()), channelCount: 2)
+        #expect(left == right, "the microphone puts the same signal on both channels")
+        let played = firstChannel(of: capture.clip.samples, channelCount: 2)
+        let playedStarts = AudioMarker.detectStarts(in: played)
+        let capturedStarts = AudioMarker.detectStarts(in: left)
+        #expect(capturedStarts.count == playedStarts.count, "captured \(capturedStarts), played \(playedStarts)")
+        guard let offset = capturedStarts.first.map({ $0 - playedStarts[0] }), offset >= 0,
+            offset + played.count <= left.count
+        else {
+            Issue.record("the clip is not wholly inside the capture (markers at \(capturedStarts))")
+            return
+        }
+        #expect(capturedStarts.map { $0 - offset } == playedStarts)
+        let recorded = Array(left[offset..<offset + played.count])
+        var product = 0.0
+        var playedEnergy = 0.0
+        var recordedEnergy = 0.0
+        var largestDifference = 0
+        for (a, b) in zip(played, recorded) {
+            product += Double(a) * Double(b)
+            playedEnergy += Double(a) * Double(a)
+            recordedEnergy += Double(b) * Double(b)
+            largestDifference = max(largestDifference, abs(Int(a) - Int(b)))
+        }
+        let correlation = product / (playedEnergy * recordedEnergy).squareRoot()
+        print(
+            "PulseAudio stereo loop: clip found \(offset) samples into the capture; correlation \(correlation), "
+                + "largest sample difference \(largestDifference); sink underruns \(capture.sinkStatistics.underruns)")
+        #expect(correlation > 0.99)
+    }
+
+    @Test("enumeration lists the null sink and its monitor, with descriptions")
+    func enumerationListsTheNullSinkAndItsMonitor() async throws {
+        let connection = try await PulseAudioConnection()
+        defer { connection.close() }
+        let devices = try await connection.devices()
+        let sink = try #require(devices.first { $0.kind == .sink && $0.name == PulseTestDaemon.sink })
+        #expect(sink.description == "Parley-test-sink")
+        #expect(sink.sampleRate == 48_000)
+        let monitor = try #require(devices.first { $0.kind == .source && $0.name == PulseTestDaemon.monitor })
+        #expect(monitor.monitorOf == PulseTestDaemon.sink)
+        #expect(monitor.description.contains("Parley-test-sink"))
+        #expect(try await connection.sinks().contains(sink))
+        #expect(try await connection.sources().contains(monitor))
+    }
+
+    @Test("a sink loaded and unloaded on the server is reported added and removed, with its monitor")
+    func hotPlugEventsReportAddedAndRemovedDevices() async throws {
+        let connection = try await PulseAudioConnection()
+        defer { connection.close() }
+        let events = connection.events()
+        let module = try await PulseTestDaemon.pactl(
+            "load-module", "module-null-sink", "sink_name=parley_hotplug",
+            "sink_properties=device.description=Parley-hot-plug"
+        ).trimmingCharacters(in: .whitespacesAndNewlines)
+        let added = await first(in: events, within: .seconds(5)) { event in
+            if case .deviceAdded(let device) = event { return device.name == "parley_hotplug.monitor" }
+            return false
+        }
+        try await PulseTestDaemon.pactl("unload-module", module)
+        let removed = await first(in: events, within: .seconds(5)) { event in
+            if case .deviceRemoved(let device) = event { return device.name == "parley_hotplug" }
+            return false
+        }
+        guard case .deviceAdded(let monitor) = added else {
+            Issue.record("no event for the new sink's monitor")
+            return
+        }
+        #expect(monitor.monitorOf == "parley_hotplug")
+        guard case .deviceRemoved(let sink) = removed else {
+            Issue.record("no event for the removed sink")
+            return
+        }
+        #expect(sink.kind == .sink)
+        #expect(sink.description == "Parley-hot-plug")
+        #expect(try await !connection.sinks().contains { $0.name == "parley_hotplug" })
+    }
+
+    @Test("a source that does not exist is reported by name")
+    func missingDeviceIsNamed() async throws {
+        let connection = try await PulseAudioConnection()
+        defer { connection.close() }
+        await #expect(throws: DeviceError.notFound("parley_no_such_source")) {
+            _ = try await PulseAudioSource(connection: connection, device: "parley_no_such_source")
+        }
+        await #expect(throws: DeviceError.notFound("parley_no_such_sink")) {
+            _ = try await PulseAudioSink(connection: connection, device: "parley_no_such_sink")
+        }
+    }
+
+    @Test("after `pulseaudio --kill` and a restart mid-capture, capture resumes within 2 s with an event")
+    func captureResumesAfterTheDaemonRestarts() async throws {
+        let connection = try await PulseAudioConnection()
+        defer { connection.close() }
+        let connectionEvents = connection.events()
+        let source = try await PulseAudioSource(connection: connection, device: PulseTestDaemon.monitor)
+        defer { source.stop() }
+        let sourceEvents = source.events()
+        let sink = try await PulseAudioSink(connection: connection, device: PulseTestDaemon.sink)
+        defer { sink.stop() }
+        let sinkEvents = sink.events()
+
+        // The microphone plays on and on: 100 ms whenever less than 200 ms is queued.
+        let feeding = Task {
+            var microphone = try SyntheticMicrophone()
+            while !Task.isCancelled {
+                if sink.queuedDuration < .milliseconds(200) {
+                    sink.play(microphone.nextFrame(sampleCount: 4_800, captureInstant: .zero))
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        defer { feeding.cancel() }
+        let collecting = collectFrames(from: source, count: 100_000)
+
+        try await Task.sleep(for: .seconds(1))
+        let killed = testClock.now()
+        try await PulseTestDaemon.control("stop")  // pulseaudio --kill
+        let lost = await first(in: connectionEvents, within: .seconds(2)) { event in
+            if case .connectionLost = event { return true }
+            return false
+        }
+        #expect(lost != nil, "the connection reports the loss")
+        try await Task.sleep(for: .milliseconds(300))
+        try await PulseTestDaemon.control("start")
+        let ready = testClock.now()
+
+        let resumed = await first(in: sourceEvents, within: .seconds(5)) { event in
+            if case .resumed = event { return true }
+            return false
+        }
+        let resumedAt = testClock.now()
+        let reconnected = await first(in: connectionEvents, within: .seconds(1)) { event in
+            if case .reconnected = event { return true }
+            return false
+        }
+        let sinkResumed = await first(in: sinkEvents, within: .seconds(1)) { event in
+            if case .resumed = event { return true }
+            return false
+        }
+        try await Task.sleep(for: .milliseconds(1_500))
+        source.stop()
+        let frames = await collecting.value
+
+        let firstNewFrame = frames.first { $0.frame.captureInstant >= ready }
+        print(
+            """
+            PulseAudio restart: killed at 0, daemon answering again after \(milliseconds(ready - killed)); \
+            source \(resumed.map { "\($0)" } ?? "never resumed") \(milliseconds(resumedAt - ready)) after the \
+            daemon was back; first frame from the new daemon received \
+            \(firstNewFrame.map { milliseconds($0.arrival - ready) } ?? "never") after it was back; \
+            connection \(reconnected.map { "\($0)" } ?? "no event"); sink \(sinkResumed.map { "\($0)" } ?? "no event")
+            """)
+        #expect(resumed != nil, "the source reports that it resumed")
+        #expect(reconnected != nil, "the connection reports that it reconnected")
+        #expect(sinkResumed != nil, "the sink reports that it resumed")
+        let newFrame = try #require(firstNewFrame, "frames flow again")
+        #expect(newFrame.arrival - ready <= .seconds(2))
+        // Presentation times keep increasing across the gap, and what the sink plays after the restart
+        // is captured: markers are found in the frames from the new daemon.
+        for (earlier, later) in zip(frames, frames.dropFirst()) {
+            #expect(later.frame.presentationTime > earlier.frame.presentationTime)
+        }
+        let after = frames.filter { $0.frame.captureInstant >= ready }.flatMap(\.frame.samples)
+        #expect(!AudioMarker.detectStarts(in: after).isEmpty, "markers after the restart")
+    }
+}
+
+/// Errors that need no daemon.
+@Suite struct PulseAudioServerErrorTests {
+    @Test("a server that is not there gives serverUnavailable naming it")
+    func missingServerIsNamed() async {
+        let server = "unix:/nonexistent/parley-\(getpid())/native"
+        do {
+            _ = try await PulseAudioConnection(server: server)
+            Issue.record("connected to \(server)")
+        } catch {
+            guard case .serverUnavailable(let named, let reason) = error else {
+                Issue.record("unexpected error \(error)")
+                return
+            }
+            #expect(named == server)
+            #expect(!reason.isEmpty)
+            #expect(error.description.contains(server))
+            print("missing server: \(error)")
+        }
+    }
+}
