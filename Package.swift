@@ -129,6 +129,7 @@ let package = Package(
             name: "parleyd",
             dependencies: [
                 "ParleyEngine",
+                "CParleyShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -68,6 +68,12 @@ int parley_recvmmsg(int descriptor, void *messages, unsigned int count, int flag
 #include <pthread.h>
 #include <string.h>
 
+#include <sys/prctl.h>
+
+int parley_signal_on_parent_death(int signal_number) {
+    return prctl(PR_SET_PDEATHSIG, (unsigned long)signal_number, 0, 0, 0);
+}
+
 int parley_set_thread_name(const char *name) {
     char cut[16];
     strncpy(cut, name, sizeof cut - 1);

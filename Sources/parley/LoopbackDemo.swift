@@ -166,7 +166,8 @@ final class DemoEngines: Sendable {
     func logPath(_ end: End) -> String { "\(directory)/\(end.file).log" }
 
     /// Starts `end`'s parleyd: `--socket DIR/a.sock --state-dir DIR/a --port 0 --bind 127.0.0.1
-    /// --log-level warning`, output into DIR/a.log.
+    /// --log-level warning --exit-with-parent` (so even a killed demo leaves no engine behind), output
+    /// into DIR/a.log.
     func start(_ end: End) throws -> ChildProcess {
         let stateDirectory = "\(directory)/\(end.file)"
         guard mkdir(stateDirectory, 0o700) == 0 || errno == EEXIST else {
@@ -176,7 +177,7 @@ final class DemoEngines: Sendable {
             name: "parleyd \(end.rawValue)", executable: executable,
             arguments: [
                 "--socket", socketPath(end), "--state-dir", stateDirectory, "--port", "0", "--bind", "127.0.0.1",
-                "--log-level", "warning",
+                "--log-level", "warning", "--exit-with-parent",
             ],
             logPath: logPath(end))
         engines.withLock { $0[end]?.process = process }

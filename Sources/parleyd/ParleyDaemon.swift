@@ -1,4 +1,5 @@
 import ArgumentParser
+import CParleyShims
 import Dispatch
 import Glibc
 import Logging
@@ -44,6 +45,11 @@ struct ParleyDaemon: AsyncParsableCommand {
     @Flag(name: .customLong("auto-answer"), help: "Answer every incoming call without a front-end (kiosks).")
     var autoAnswer = false
 
+    @Flag(
+        name: .customLong("exit-with-parent"),
+        help: "Hang up and exit when the process that started this one dies (for front-ends that spawn their engine).")
+    var exitWithParent = false
+
     @Option(name: .customLong("video-size"), help: "Video size of new calls, WIDTHxHEIGHT (default 640x480).")
     var videoSize: String?
 
@@ -66,6 +72,12 @@ struct ParleyDaemon: AsyncParsableCommand {
         let configuration = try resolvedConfiguration()
 
         // Signals are taken by a dispatch source, not the default action.
+        if exitWithParent {
+            // The parent's death arrives as SIGTERM: the same graceful hang-up.
+            guard parley_signal_on_parent_death(SIGTERM) == 0, getppid() != 1 else {
+                throw ValidationError("--exit-with-parent: the parent is already gone, or the kernel refused")
+            }
+        }
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)

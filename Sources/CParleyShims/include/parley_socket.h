@@ -13,4 +13,8 @@ int parley_recvmmsg(int descriptor, void *messages, unsigned int count, int flag
 /// Returns 0 or an errno value.
 int parley_set_thread_name(const char *name);
 
+/// Asks the kernel to send the calling process `signal_number` when its parent dies
+/// (prctl PR_SET_PDEATHSIG, variadic in C). Returns 0 or -1 with errno set.
+int parley_signal_on_parent_death(int signal_number);
+
 #endif
