@@ -23,11 +23,9 @@ struct VideoParameters {
     var frameRate: Int
     var bitrate: Int
 
-    /// The engine's encoder configuration (CallMediaPipeline.encoderConfiguration, copied: the benchmark
-    /// does not link the engine).
+    /// The engine's encoder configuration (the one every call uses).
     var encoderConfiguration: VP8EncoderConfiguration {
-        VP8EncoderConfiguration(
-            width: width, height: height, frameRate: Double(frameRate), bitrate: bitrate, errorResilient: true)
+        VP8EncoderConfiguration.forCalls(width: width, height: height, frameRate: Double(frameRate), bitrate: bitrate)
     }
 }
 

@@ -116,7 +116,6 @@ struct CallMeasurement {
     }
 }
 
-let names = ["A (caller)", "B (callee)"]
 
 /// Runs the call between `daemons` (started, serving) and measures its window.
 func measureCall(_ daemons: [Daemon], options: Options) async throws -> CallMeasurement {
@@ -195,6 +194,9 @@ func measureCall(_ daemons: [Daemon], options: Options) async throws -> CallMeas
 
 // MARK: - Report
 
+/// `1 thread`, `2 threads`.
+func threadCount(_ count: Int) -> String { count == 1 ? "1 thread" : "\(count) threads" }
+
 /// The 1, 5 and 15 minute load averages.
 func loadAverage() -> String {
     (readSmallFile("/proc/loadavg") ?? "").split(separator: " ").prefix(3).joined(separator: " ")
@@ -237,15 +239,21 @@ func report(_ call: CallMeasurement, codecsOnly: [CodecCPU], withSources: [Codec
     row("audio markers heard / concealed samples", w.map { "\(integer($0.markersHeard)) / \(integer($0.concealedSamples))" })
     print("")
     let frames = work.map { "\($0.videoFramesEncoded) enc + \($0.videoFramesDecoded) dec video, \($0.audioFramesEncoded) enc + \($0.audioPacketsDecoded) dec audio" }
-    print("Baseline work per direction: A→B \(frames[0]); B→A \(frames[1]). VP8 as the engine configures it (cpu-used −6, error resilient, \(call.video.encoderConfiguration.effectiveThreads) threads), Opus 48 kbit/s FEC complexity 9.")
+    print("Baseline work per direction: A→B \(frames[0]); B→A \(frames[1]). VP8 as the engine configures it (cpu-used −6, error resilient, \(threadCount(call.video.encoderConfiguration.effectiveThreads))), Opus 48 kbit/s FEC complexity 9.")
     print("")
     print("| baseline (same run, same frames, both directions) | CPU | daemons ÷ baseline |")
     print("|---|---|---|")
     print("| (a) codecs only: VP8 encode + decode, Opus encode + decode | \(fixed(a.total)) s | **\(fixed(daemons / a.total, 3))** (goal ≤ 1.10) |")
     print("| (b) codecs + sources and sinks: camera, stamp read, microphone, marker detection | \(fixed(b.total)) s | \(fixed(daemons / b.total, 3)) |")
+    let slowest = w.map { $0.videoFramesEncoded / call.seconds }.min() ?? 0
+    if slowest < 0.9 * Double(call.video.frameRate) {
+        print("")
+        print("note: the call did not keep its frame rate (\(fixed(slowest, 1)) of \(call.video.frameRate) fps at the slower end; "
+            + "frames skipped at capture above): the ratios compare the frames that were sent, but this was not a full-rate call.")
+    }
     if a.videoEncode > 1.5 * a.videoEncodeOneThread {
         print("")
-        print("note: VP8 encoding with the engine's \(call.video.encoderConfiguration.effectiveThreads) threads cost \(fixed(a.videoEncode / a.videoEncodeOneThread, 1))× "
+        print("note: VP8 encoding with the engine's \(threadCount(call.video.encoderConfiguration.effectiveThreads)) cost \(fixed(a.videoEncode / a.videoEncodeOneThread, 1))× "
             + "the same frames with 1 thread (\(fixed(a.videoEncode)) s against \(fixed(a.videoEncodeOneThread)) s): libvpx's VP8 encoder threads busy-wait "
             + "for each other, so when they do not each have a free core their CPU grows with the machine's load — in the daemons and in the baseline.")
     }

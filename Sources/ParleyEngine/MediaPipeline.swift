@@ -239,7 +239,9 @@ final class CallMediaPipeline: Sendable {
         while true {
             let state = controls.withLock { $0 }
             guard state.isRunning else { return }
-            next = Self.sleep(until: next + interval, interval: interval) { _ in }
+            // Like a sound card, the microphone loses nothing when this thread is late: the missed
+            // 20 ms blocks are produced at once (up to half a second of them; beyond, the time is skipped).
+            next = Self.sleep(until: next + interval, interval: interval, backlog: .milliseconds(500)) { _ in }
             // The microphone runs on while muted, so unmuting resumes the signal where the time is.
             let frame = microphone.nextFrame(sampleCount: samples, captureInstant: HostClock.now())
             guard state.sendsAudio else { continue }
@@ -257,21 +259,27 @@ final class CallMediaPipeline: Sendable {
     }
 
     static func encoderConfiguration(_ settings: VideoSettings) -> VP8EncoderConfiguration {
-        VP8EncoderConfiguration(
+        VP8EncoderConfiguration.forCalls(
             width: settings.width, height: settings.height, frameRate: Double(settings.frameRate),
-            bitrate: settings.maximumBitrate, errorResilient: true)
+            bitrate: settings.maximumBitrate)
     }
 
-    /// Sleeps until `deadline` on CLOCK_MONOTONIC; when the thread is more than one interval late it
-    /// skips the missed ticks (reporting how many) rather than bursting. Returns the tick slept to.
-    static func sleep(until deadline: MonotonicInstant, interval: Duration, skipped: (Int) -> Void) -> MonotonicInstant {
+    /// Sleeps until the tick `deadline` on CLOCK_MONOTONIC and returns it. A thread running late by up
+    /// to `backlog` returns at once, tick after tick, so the ticks it missed are caught up; later than
+    /// that, the missed ticks beyond the backlog are skipped (`skipped` says how many). A camera has no
+    /// backlog (a late frame is gone); a sound card has one.
+    static func sleep(
+        until deadline: MonotonicInstant, interval: Duration, backlog: Duration = .zero, skipped: (Int) -> Void
+    ) -> MonotonicInstant {
         let now = HostClock.now()
         var target = deadline
-        if now - target > interval {
-            let missed = Int((now - target).totalNanoseconds / max(1, interval.totalNanoseconds))
+        let allowance = max(interval, backlog)
+        if now - target > allowance {
+            let missed = Int((now - target - backlog).totalNanoseconds / max(1, interval.totalNanoseconds))
             skipped(missed)
             target = target + interval * missed
         }
+        if target <= now { return target }
         var spec = timespec(
             tv_sec: Int(target.nanoseconds / 1_000_000_000), tv_nsec: Int(target.nanoseconds % 1_000_000_000))
         while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &spec, nil) == EINTR {}
@@ -331,6 +339,8 @@ final class CallMediaPipeline: Sendable {
         let window = AudioFrame.sampleRate  // look for markers in one-second windows
         var next = HostClock.now()
         while controls.withLock({ $0.isRunning }) {
+            // A pull missed while this thread was late is skipped (counted), not made up in a burst: the
+            // jitter buffer's playout point moves on regardless, and a burst of pulls would only drain it.
             next = Self.sleep(until: next + interval, interval: interval) { skipped in
                 counters.withLock { $0.audioPullsMissed += skipped }
             }

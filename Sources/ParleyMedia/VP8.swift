@@ -42,6 +42,20 @@ public struct VP8EncoderConfiguration: Equatable, Sendable {
         self.quantizerRange = quantizerRange
     }
 
+    /// What a call sends: real-time CBR with error resilience, and one encoder thread up to 720p, two
+    /// above.
+    ///
+    /// One thread, because libvpx's VP8 row threads wait for each other by spinning (`thread_sleep` is
+    /// empty on Unix): on a machine whose cores are busy — a kiosk running two directions of a call, or
+    /// several calls — a pre-empted partner thread makes the other spin. Measured with two engines in a
+    /// VGA call on 2 cores (`parley-call-bench`): 2 threads took 2–8× the CPU of 1 and held 6–18 fps
+    /// with ~300 ms latency; 1 thread held 30 fps with ~15 ms.
+    public static func forCalls(width: Int, height: Int, frameRate: Double, bitrate: Int) -> VP8EncoderConfiguration {
+        VP8EncoderConfiguration(
+            width: width, height: height, frameRate: frameRate, bitrate: bitrate, errorResilient: true,
+            threads: width * height > 1280 * 720 ? 2 : 1)
+    }
+
     /// The thread count in force: `threads`, or one chosen by resolution.
     public var effectiveThreads: Int {
         if let threads { return threads }
