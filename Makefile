@@ -11,15 +11,20 @@ SHELL := /bin/bash
 export PATH := $(PATH):/opt/swift/usr/bin
 
 # Exactly what Parley needs from Debian: pkg-config and the six C libraries' development packages
-# (libsonic: the speech time-stretch the audio jitter buffer uses), and python3 (a test connects to the
-# control socket as another user from a Python child; the Python client comes with issue 6).
-DEBIAN_PACKAGES := pkg-config libopus-dev libvpx-dev libsrtp2-dev libpulse-dev libv4l-dev libsonic-dev python3 pulseaudio pulseaudio-utils
+# (libsonic: the speech time-stretch the audio jitter buffer uses); python3 (the Python client and its
+# example, run against live daemons; a test connects to the control socket as another user); for the
+# device tests a PulseAudio daemon and its tools, and qemu + busybox-static + kmod to boot Debian's own
+# kernel with the vivid camera driver in a small VM (Scripts/vivid-vm; the kernel package is downloaded
+# into a cache, never installed).
+DEBIAN_PACKAGES := pkg-config libopus-dev libvpx-dev libsrtp2-dev libpulse-dev libv4l-dev libsonic-dev python3 pulseaudio pulseaudio-utils qemu-system-x86 busybox-static kmod
 
 SWIFT_BUILD_FLAGS ?=
 # Suites that run on real time. Swift Testing runs tests on a pool as wide as the machine has cores, so
 # in one process with the long CPU-bound virtual-time suites they could wait tens of seconds for a thread
 # and miss their peers' timeouts; in their own process they cannot.
 REAL_TIME_TESTS := ParleyRuntimeTests|ParleyControlTests|ParleyEngineTests
+# Suites that need real devices: run with a PulseAudio daemon the set-up starts, and (V4L2) in a VM.
+DEVICE_TESTS := ParleyDevicesTests
 DEMO_SECONDS ?= 20
 
 .PHONY: deps build test demo bench bench-nio clean
@@ -46,7 +51,11 @@ test: build
 	@echo "== real-time tests (real sockets, threads and clocks), in a process of their own =="
 	swift test --skip-build --filter '$(REAL_TIME_TESTS)'
 	@echo "== all other tests =="
-	swift test --skip-build --skip '$(REAL_TIME_TESTS)'
+	swift test --skip-build --skip '$(REAL_TIME_TESTS)|$(DEVICE_TESTS)'
+	@echo "== device tests: PulseAudio on a daemon started here (Scripts/pulse-test-env), V4L2 mode selection =="
+	Scripts/pulse-test-env run -- swift test --skip-build --filter '$(DEVICE_TESTS)'
+	@echo "== V4L2 tests on the kernel's vivid driver, inside a small qemu VM (Scripts/vivid-vm) =="
+	Scripts/vivid-vm run -- "$$(swift build --show-bin-path)/ParleyPackageTests.xctest" --testing-library swift-testing --filter 'ParleyDevicesTests\.V4L2'
 
 demo: build
 	"$$(swift build --show-bin-path)/parley" demo --seconds $(DEMO_SECONDS)

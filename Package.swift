@@ -119,7 +119,7 @@ let package = Package(
             name: "ParleyEngine",
             dependencies: [
                 "ParleyRuntime", "ParleyControl", "ParleyMedia", "ParleySession", "ParleyCrypto", "ParleyJitter",
-                "ParleyWire", .product(name: "Logging", package: "swift-log"),
+                "ParleyWire", "CParleyShims", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift
         ),

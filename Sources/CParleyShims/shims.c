@@ -69,6 +69,13 @@ int parley_recvmmsg(int descriptor, void *messages, unsigned int count, int flag
 #include <string.h>
 
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int parley_set_thread_nice(int nice_value) {
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice_value);
+}
 
 int parley_signal_on_parent_death(int signal_number) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal_number, 0, 0, 0);

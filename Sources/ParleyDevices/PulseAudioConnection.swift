@@ -12,8 +12,8 @@ internal import ParleyWire
 /// caller's thread on the server; those that wait for an answer are `async`.
 ///
 /// **Recovery.** When the server goes away (the daemon exits, crashes or restarts) the connection reports
-/// `.connectionLost`, and its streams `.interrupted`; it then tries to reconnect every 50–400 ms (doubling),
-/// so it is back at most 400 ms plus one round trip after the server accepts connections again. It then
+/// `.connectionLost`, and its streams `.interrupted`; it then tries to reconnect after 50, 100, then every
+/// 200 ms, so it is back at most 200 ms plus a round trip after the server accepts connections again. It then
 /// reports `.reconnected(downtime:)`, and every open source and sink re-creates its stream on the same
 /// device and reports `.resumed`. Devices that differ after the restart are reported as added or removed.
 ///
@@ -186,7 +186,12 @@ final class PulseConnectionCore: @unchecked Sendable {
                 Unmanaged<PulseConnectionCore>.fromOpaque(userdata).takeUnretainedValue()
                     .subscriptionEvent(context, type: type, index: index)
             }, me)
+        // libpulse may report the failure through the state callback before `pa_context_connect` returns,
+        // and that callback drops the context: hold a reference across the call.
+        pa_context_ref(context)
+        defer { pa_context_unref(context) }
         if pa_context_connect(context, requestedServer, PA_CONTEXT_NOAUTOSPAWN, nil) < 0 {
+            guard self.context == context else { return nil }  // already handled by `contextFailed`
             let reason = pulseErrorText(pa_context_errno(context))
             dropContext()
             return .serverUnavailable(server: serverName, reason: reason)
@@ -258,10 +263,10 @@ final class PulseConnectionCore: @unchecked Sendable {
         }
     }
 
-    /// Tries again after the current delay, which doubles up to 400 ms. Lock held.
+    /// Tries again after the current delay, which doubles up to 200 ms. Lock held.
     private func scheduleReconnect() {
         let delay = retryDelay
-        retryDelay = min(retryDelay * 2, .milliseconds(400))
+        retryDelay = min(retryDelay * 2, .milliseconds(200))
         retryQueue.asyncAfter(deadline: .now() + .nanoseconds(Int(delay.totalNanoseconds))) { [weak self] in
             self?.attemptReconnect()
         }

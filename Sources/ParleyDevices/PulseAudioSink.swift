@@ -72,8 +72,12 @@ public final class PulseAudioSink: Sendable {
 
     /// Returns once everything queued so far has been played (by libpulse's latency estimate), or the
     /// stream has stopped.
+    /// Gives up 2 s after the remaining audio should have been heard, should the server stall.
     public func drain() async {
-        while let remaining = core.remainingPlayout(), remaining > .zero {
+        let clock = SystemMediaClock()
+        guard let initial = core.remainingPlayout() else { return }
+        let deadline = clock.now() + initial + .seconds(2)
+        while let remaining = core.remainingPlayout(), remaining > .zero, clock.now() < deadline {
             try? await Task.sleep(for: min(remaining, .milliseconds(20)))
             if Task.isCancelled { return }
         }
@@ -139,6 +143,8 @@ final class PulsePlaybackStream: PulseStreamClient, @unchecked Sendable {
     /// The latest playout estimate: sample `position` is heard at `instant`.
     private var anchor: (position: Int, instant: MonotonicInstant)?
     private var statistics = PulseAudioSink.Statistics()
+    /// Whether `remainingPlayout` has started the server on what it holds since the last `enqueue`.
+    private var triggered = false
 
     init(
         connection: PulseConnectionCore, device: String?, channelCount: Int, targetLatency: Duration,
@@ -166,9 +172,15 @@ final class PulsePlaybackStream: PulseStreamClient, @unchecked Sendable {
     }
 
     /// Queued audio plus what the server still holds; nil once the stream has ended or while it is away.
+    /// With nothing left in Parley's queue it also starts the server playing what it holds, which it
+    /// would otherwise keep until a full buffer (`prebuf`) had arrived, after an underrun.
     func remainingPlayout() -> Duration? {
         connection.loop.withLock {
             guard case .running = phase, let stream else { return nil }
+            if queuedSamples == 0, !triggered, let operation = pa_stream_trigger(stream, nil, nil) {
+                pa_operation_unref(operation)
+                triggered = true
+            }
             var microseconds: pa_usec_t = 0
             var negative: Int32 = 0
             var remaining = AudioFrame.duration(ofSamples: queuedSamples)
@@ -218,6 +230,7 @@ final class PulsePlaybackStream: PulseStreamClient, @unchecked Sendable {
     func enqueue(_ frame: AudioFrame) {
         connection.loop.withLock {
             if case .ended = phase { return }
+            triggered = false
             switch (frame.channelCount, channelCount) {
             case (1, 2):
                 queue.reserveCapacity(queue.count + frame.samples.count * 2)

@@ -198,6 +198,7 @@ final class PulseRecordStream: PulseStreamClient, @unchecked Sendable {
             return
         }
         self.stream = stream
+        segmentRead = 0
         let me = Unmanaged.passUnretained(self).toOpaque()
         pa_stream_set_state_callback(
             stream,
@@ -301,6 +302,7 @@ final class PulseRecordStream: PulseStreamClient, @unchecked Sendable {
             latency = negative != 0 ? .zero - value : value
             statistics.latency = latency
         }
+
         if segmentOrigin == nil {
             // The first read after an interruption: place the new stream on the capture clock.
             let oldest = now - (latency ?? AudioFrame.duration(ofSamples: pa_stream_readable_size(stream) / bytesPerSample))

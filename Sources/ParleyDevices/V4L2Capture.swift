@@ -2,7 +2,7 @@ internal import CParleyShims
 internal import CV4L2
 internal import Glibc
 public import ParleyMedia
-public import ParleyWire
+internal import ParleyWire
 internal import Synchronization
 
 /// What a `V4L2Capture` is asked for: the largest size and highest rate wanted.

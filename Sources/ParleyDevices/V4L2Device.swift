@@ -92,6 +92,12 @@ public struct V4L2SizeOption: Hashable, Sendable {
     /// The intervals at this size, fastest first (for a stepwise or continuous range: its ends and the
     /// common rates inside it).
     public var intervals: [V4L2FrameInterval]
+
+    /// `size` offered at `intervals`.
+    public init(size: V4L2FrameSize, intervals: [V4L2FrameInterval]) {
+        self.size = size
+        self.intervals = intervals
+    }
 }
 
 /// A pixel format a capture device offers, with its sizes.
@@ -107,6 +113,18 @@ public struct V4L2FormatDescription: Hashable, Sendable {
     /// The sizes, as the driver lists them (for a stepwise or continuous range: the common sizes inside
     /// it and its largest size).
     public var sizes: [V4L2SizeOption]
+
+    /// A format description (as enumeration builds them; tests and fakes build their own).
+    public init(
+        pixelFormat: V4L2PixelFormat, name: String, isCompressed: Bool = false, isEmulated: Bool = false,
+        sizes: [V4L2SizeOption]
+    ) {
+        self.pixelFormat = pixelFormat
+        self.name = name
+        self.isCompressed = isCompressed
+        self.isEmulated = isEmulated
+        self.sizes = sizes
+    }
 }
 
 /// One way to run a camera: a native pixel format at a size and frame interval.
@@ -145,6 +163,15 @@ public struct V4L2DeviceInfo: Hashable, Sendable {
     public var busInfo: String
     /// The pixel formats, as the driver lists them.
     public var formats: [V4L2FormatDescription]
+
+    /// A device description (as enumeration builds them; tests and fakes build their own).
+    public init(path: String, card: String, driver: String, busInfo: String, formats: [V4L2FormatDescription]) {
+        self.path = path
+        self.card = card
+        self.driver = driver
+        self.busInfo = busInfo
+        self.formats = formats
+    }
 
     /// Every native (not emulated) mode: each format × size × interval.
     public var modes: [V4L2Mode] {

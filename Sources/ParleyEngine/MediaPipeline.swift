@@ -1,3 +1,4 @@
+import CParleyShims
 import Dispatch
 import Glibc
 import Logging
@@ -222,7 +223,12 @@ final class CallMediaPipeline: Sendable {
         }
     }
 
+    /// The nice value of the audio threads: audio has a deadline every 20 ms and little work, so it goes
+    /// ahead of the video encoder when cores are scarce (applied only where permitted, e.g. as root).
+    static let audioThreadNice: Int32 = -10
+
     private func sendAudio() {
+        _ = parley_set_thread_nice(Self.audioThreadNice)
         var microphone: SyntheticMicrophone
         let encoder: OpusEncoder
         do {
@@ -333,6 +339,7 @@ final class CallMediaPipeline: Sendable {
 
     /// Pulls 20 ms of audio every 20 ms on CLOCK_MONOTONIC, as a sound card would, and analyses it.
     private func playAudio() {
+        _ = parley_set_thread_nice(Self.audioThreadNice)
         let interval = OpusFrameDuration.milliseconds20.duration
         let samplesPerPull = OpusFrameDuration.milliseconds20.sampleCount
         var analysis: [Int16] = []

@@ -66,8 +66,13 @@ final class HostLoop {
         self.events = events
     }
 
+    /// The loop thread's nice value: the network path has little work and deadlines, so it goes ahead of
+    /// the codecs when cores are scarce (applied only where permitted, e.g. as root).
+    static let threadNice: Int32 = -10
+
     /// Runs until stopped and every call ended; then refuses further commands and finishes `events`.
     func run(_ shared: HostShared) {
+        _ = parley_set_thread_nice(Self.threadNice)
         while true {
             shared.waker.drain()
             for command in shared.takeCommands() {

@@ -20,6 +20,9 @@ struct PulseAudioDaemonTests {
         var sinkStatistics: PulseAudioSink.Statistics
         /// When the sink expected each played marker to be heard.
         var expectedPlayout: [MonotonicInstant?]
+        /// Where the markers are in the clip, and when each 10 ms of the clip was handed to the sink.
+        var playedMarkers: [Int]
+        var handedOver: [MonotonicInstant]
 
         /// All captured samples, interleaved.
         var samples: [Int16] { frames.flatMap(\.frame.samples) }
@@ -51,8 +54,17 @@ struct PulseAudioDaemonTests {
 
         let collecting = collectFrames(from: source, count: 4_000 / Int(frameDuration.inMilliseconds))
         try await Task.sleep(for: .milliseconds(200))
+        // Hand the clip over in real time, 10 ms at a time, as a call's jitter buffer would.
         let start = sink.position
-        sink.play(clip)
+        let chunk = AudioFrame.sampleRate / 100
+        var handedOver: [MonotonicInstant] = []
+        let begin = testClock.now()
+        for index in 0..<clip.sampleCount / chunk {
+            try await testClock.sleep(until: begin + .milliseconds(10 * index))
+            let samples = clip.samples[index * chunk * channelCount..<(index + 1) * chunk * channelCount]
+            sink.play(AudioFrame(channelCount: channelCount, samples: Array(samples)))
+            handedOver.append(testClock.now())
+        }
         await sink.drain()
         let frames = await collecting.value
         source.stop()
@@ -60,7 +72,8 @@ struct PulseAudioDaemonTests {
         let expected = markers.map { sink.estimatedPlayoutInstant(ofSample: start + $0) }
         let capture = Capture(
             channelCount: channelCount, clip: clip, frames: frames, sourceStatistics: source.statistics,
-            sinkStatistics: sink.statistics, expectedPlayout: expected)
+            sinkStatistics: sink.statistics, expectedPlayout: expected, playedMarkers: markers,
+            handedOver: handedOver)
         sink.stop()
         return capture
     }
@@ -81,32 +94,46 @@ struct PulseAudioDaemonTests {
             #expect(abs(later - earlier - interval) <= AudioFrame.sampleRate / 1_000, "markers at \(earlier), \(later)")
         }
 
+        // The frames' capture stamps put the markers 500 ms ± 1 ms apart on the monotonic clock too.
         let instants = starts.map(capture.captureInstant(ofSample:))
-        let stampSpacing = zip(instants, instants.dropFirst()).map { milliseconds($1 - $0) }
+        for (earlier, later) in zip(instants, instants.dropFirst()) {
+            #expect(abs((later - earlier - .milliseconds(500)).inMilliseconds) <= 1, "stamps \(earlier), \(later)")
+        }
+
+        // Play-to-capture latency: from handing the 10 ms holding a marker's last sample to Parley's sink,
+        // to receiving the frame holding it from Parley's source (sink buffer + null sink + capture).
+        let last = AudioMarker.length - 1
+        let loopLatencies = zip(starts, capture.playedMarkers).map { captured, played in
+            capture.arrival(ofSample: captured + last) - capture.handedOver[(played + last) / (AudioFrame.sampleRate / 100)]
+        }
+        // Capture latency: from the instant the sink expected a marker's last sample to be played into the
+        // null sink (its latency estimate) to the arrival of the frame holding it. The null sink renders
+        // ahead of its clock and its monitor gets the samples then, so this comes out negative.
+        let latencies = zip(starts, capture.expectedPlayout).compactMap { start, expected in
+            expected.map { capture.arrival(ofSample: start + last) - ($0 + AudioFrame.duration(ofSamples: last)) }
+        }
         let stampError = zip(instants, capture.expectedPlayout).compactMap { captured, expected in
             expected.map { milliseconds(captured - $0) }
-        }
-        let playToArrival = zip(starts, capture.expectedPlayout).compactMap { start, expected in
-            expected.map { milliseconds(capture.arrival(ofSample: start + AudioMarker.length) - $0) }
         }
         let source = capture.sourceStatistics
         let sink = capture.sinkStatistics
         print(
             """
             PulseAudio capture (mono, 10 ms frames): fragment asked \(milliseconds(PulseAudioSource.fragment)), \
-            granted \(source.fragment.map(milliseconds) ?? "?"); source latency reported \
-            \(source.latency.map(milliseconds) ?? "?"); capture delay (last sample captured → frame handed \
-            out) mean \(milliseconds(source.meanCaptureDelay)), max \(milliseconds(source.maximumCaptureDelay)); \
-            overruns \(source.overruns)
+            granted \(source.fragment.map(milliseconds) ?? "?"); source latency reported by libpulse \
+            \(source.latency.map(milliseconds) ?? "?"); measured capture latency (marker played into the sink → \
+            its frame received) \(latencies.map(milliseconds)), mean \
+            \(milliseconds(latencies.reduce(.zero, +) / max(1, latencies.count))); play-to-capture (handed to the \
+            sink → received from the source) \(loopLatencies.map(milliseconds)), mean \
+            \(milliseconds(loopLatencies.reduce(.zero, +) / max(1, loopLatencies.count))); frame handed out after its last \
+            sample's capture stamp: mean \(milliseconds(source.meanCaptureDelay)), max \
+            \(milliseconds(source.maximumCaptureDelay)); overruns \(source.overruns)
             PulseAudio playback: buffer \(sink.bufferLength.map(milliseconds) ?? "?"), latency reported \
-            \(sink.latency.map(milliseconds) ?? "?"), underruns \(sink.underruns)
-            markers captured at samples \(starts); stamp spacing \(stampSpacing); capture stamp − expected \
-            playout \(stampError); expected playout → marker's frame received \(playToArrival)
+            \(sink.latency.map(milliseconds) ?? "?"), underruns \(sink.underruns) (the last at the clip's end)
+            markers captured at samples \(starts); stamp spacing \
+            \(zip(instants, instants.dropFirst()).map { milliseconds($1 - $0) }); capture stamp − sink's expected \
+            playout \(stampError)
             """)
-        // The stamps are on the capture clock: each marker was captured before its frame arrived.
-        for start in starts {
-            #expect(capture.captureInstant(ofSample: start + AudioMarker.length) < capture.arrival(ofSample: start))
-        }
         #expect(source.overruns == 0)
     }
 

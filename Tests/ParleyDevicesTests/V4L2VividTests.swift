@@ -11,12 +11,13 @@ import Testing
 /// `make test` runs this suite inside the VM.
 private let insideVividVM = ProcessInfo.processInfo.environment["PARLEY_VIVID"] == "1"
 
-/// The vivid instances `Scripts/vivid-vm` creates: one for capture tests, one to unplug.
-private let captureCard = "vivid-000-vid-cap"
-private let unplugCard = "vivid-001-vid-cap"
+/// The vivid instances `Scripts/vivid-vm` creates, by bus: one for capture tests, one to unplug.
+private let captureBus = "platform:vivid-000"
+private let unplugBus = "platform:vivid-001"
 
 /// The 75 % colour bars vivid draws by default (test pattern 0), left to right, as BT.601 limited-range
-/// Y'CbCr: white, yellow, cyan, green, magenta, red, blue, black.
+/// Y'CbCr: white, yellow, cyan, green, magenta, red, blue, black. (vivid's own values, seen in the VM,
+/// are within 2 of these: e.g. white 179/128/128, red 64/99/211.)
 private let colourBars: [(name: String, y: Int, u: Int, v: Int)] = [
     ("white", 180, 128, 128), ("yellow", 162, 44, 142), ("cyan", 131, 156, 44), ("green", 112, 72, 58),
     ("magenta", 84, 184, 198), ("red", 65, 100, 212), ("blue", 35, 212, 114), ("black", 16, 128, 128),
@@ -28,11 +29,11 @@ private let colourBars: [(name: String, y: Int, u: Int, v: Int)] = [
 struct V4L2VividTests {
     @Test func enumerationShowsTheVividCardWithItsFormatsSizesAndRates() throws {
         let devices = V4L2Devices.captureDevices()
-        let cards = devices.map(\.card)
-        #expect(cards.contains(captureCard), "capture devices: \(cards)")
-        // vivid's video output node is not a capture device.
-        #expect(!cards.contains { $0.hasSuffix("-vid-out") }, "capture devices: \(cards)")
-        let vivid = try #require(devices.first { $0.card == captureCard })
+        print("V4L2 capture devices: \(devices.map { "\($0.path) \($0.card) (\($0.driver), \($0.busInfo))" })")
+        // Both vivid instances, each once: the first one's video output node is not a capture device.
+        #expect(devices.map(\.busInfo).sorted() == [captureBus, unplugBus], "\(devices)")
+        let vivid = try #require(devices.first { $0.busInfo == captureBus })
+        #expect(vivid.card == "vivid")
         #expect(vivid.driver == "vivid")
         #expect(vivid.path.hasPrefix("/dev/video"))
         let native = vivid.formats.filter { !$0.isEmulated }.map(\.pixelFormat)
@@ -53,10 +54,11 @@ struct V4L2VividTests {
     }
 
     @Test func sixtyFramesArriveAsI420ColourBarsAtTheNegotiatedRateAndSurviveVP8() async throws {
-        let path = try vividPath(captureCard)
+        let path = try vividPath(captureBus)
         try selectColourBars(path)
         let capture = try V4L2Capture(
-            path: path, request: V4L2CaptureRequest(maximumWidth: 640, maximumHeight: 480, maximumFrameRate: 30),
+            path: path,
+            request: V4L2CaptureRequest(maximumWidth: 640, maximumHeight: 480, maximumFrameRate: 30, bufferCount: 8),
             bufferedEvents: 128)
         #expect(capture.size == V4L2FrameSize(width: 640, height: 480))
         #expect(capture.frameRate == 25, "negotiated \(capture.interval)")
@@ -82,14 +84,17 @@ struct V4L2VividTests {
         #expect(frames.first!.presentationTime == .zero)
 
         // Picture: I420 at 640x480 with vivid's 75 % colour bars (below the text vivid prints at the top).
-        for frame in [frames[0], frames[31], frames[63]] {
+        for (number, frame) in [(0, frames[0]), (31, frames[31]), (63, frames[63])] {
             #expect(frame.width == 640 && frame.height == 480)
+            var samples: [String] = []
+            defer { if number == 0 { print("vivid capture: bars Y'CbCr \(samples.joined(separator: " "))") } }
             for (index, bar) in colourBars.enumerated() {
                 let x = 40 + 80 * index
                 let y = 360
                 let sample = (y: Int(frame.luma(x: x, y: y)), u: chroma(frame, .u, x, y), v: chroma(frame, .v, x, y))
+                samples.append("\(bar.name) \(sample.y)/\(sample.u)/\(sample.v)")
                 #expect(
-                    abs(sample.y - bar.y) <= 8 && abs(sample.u - bar.u) <= 8 && abs(sample.v - bar.v) <= 8,
+                    abs(sample.y - bar.y) <= 4 && abs(sample.u - bar.u) <= 4 && abs(sample.v - bar.v) <= 4,
                     "\(bar.name) bar at x=\(x): Y'CbCr \(sample), expected \((bar.y, bar.u, bar.v))")
             }
         }
@@ -110,7 +115,7 @@ struct V4L2VividTests {
     }
 
     @Test func aBusyDeviceIsRefusedWithAnErrorNamingIt() async throws {
-        let path = try vividPath(captureCard)
+        let path = try vividPath(captureBus)
         let first = try V4L2Capture(path: path, request: V4L2CaptureRequest(maximumWidth: 320, maximumHeight: 240))
         defer { first.stop() }
         #expect(throws: DeviceError.busy(path)) {
@@ -123,7 +128,7 @@ struct V4L2VividTests {
     }
 
     @Test func unpluggingTheCameraMidStreamEndsCaptureWithTheDisconnectedEvent() async throws {
-        let path = try vividPath(unplugCard)
+        let path = try vividPath(unplugBus)
         let capture = try V4L2Capture(
             path: path, request: V4L2CaptureRequest(maximumWidth: 640, maximumHeight: 480, maximumFrameRate: 30))
         let (before, end) = await collect(from: capture, frames: 5, timeout: .seconds(20))
@@ -168,10 +173,10 @@ private func monotonicNow() -> MonotonicInstant {
     return MonotonicInstant(nanoseconds: Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec))
 }
 
-/// The node of the vivid capture device whose card is `card`.
-private func vividPath(_ card: String) throws -> String {
+/// The node of the vivid capture device on `bus`.
+private func vividPath(_ bus: String) throws -> String {
     let devices = V4L2Devices.captureDevices()
-    return try #require(devices.first { $0.card == card }, "no \(card) among \(devices.map(\.card))").path
+    return try #require(devices.first { $0.busInfo == bus }, "no \(bus) among \(devices.map(\.busInfo))").path
 }
 
 /// Sets vivid's test pattern to its first entry, the 75 % colour bars.

@@ -17,4 +17,8 @@ int parley_set_thread_name(const char *name);
 /// (prctl PR_SET_PDEATHSIG, variadic in C). Returns 0 or -1 with errno set.
 int parley_signal_on_parent_death(int signal_number);
 
+/// Sets the calling thread's nice value (setpriority on its thread id, which Linux applies to that
+/// thread alone). Lowering it below 0 needs CAP_SYS_NICE (root). Returns 0 or -1 with errno set.
+int parley_set_thread_nice(int nice_value);
+
 #endif
