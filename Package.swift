@@ -118,8 +118,8 @@ let package = Package(
         .target(
             name: "ParleyEngine",
             dependencies: [
-                "ParleyRuntime", "ParleyControl", "ParleyMedia", "ParleySession", "ParleyCrypto", "ParleyJitter",
-                "ParleyWire", "CParleyShims", .product(name: "Logging", package: "swift-log"),
+                "ParleyRuntime", "ParleyControl", "ParleyMedia", "ParleyDevices", "ParleySession", "ParleyCrypto",
+                "ParleyJitter", "ParleyWire", "CParleyShims", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSwift
         ),
@@ -220,7 +220,7 @@ let package = Package(
         // Process tests: real parleyd processes driven over their control sockets.
         .testTarget(
             name: "ParleyEngineTests",
-            dependencies: ["ParleyEngine", "ParleyControl", "ParleyCrypto", "ParleyTestSupport"],
+            dependencies: ["ParleyEngine", "ParleyControl", "ParleyCrypto", "ParleyDevices", "ParleyMedia", "ParleyTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -58,6 +58,21 @@ public enum ControlSchemas {
       "type": "string",
       "pattern": "^[0-9]{5}( [0-9]{5}){11}$"
     },
+    "Recording": {
+      "description": "One stream's recording (Calls/Record), or null when that stream is not recorded.",
+      "oneOf": [
+        { "type": "null" },
+        {
+          "type": "object",
+          "required": ["path", "frames_written", "frames_skipped"],
+          "properties": {
+            "path": { "type": "string", "pattern": "^/" },
+            "frames_written": { "description": "Video frames, or 48 kHz audio sample frames.", "type": "integer", "minimum": 0 },
+            "frames_skipped": { "description": "Video frames of another size than the file's.", "type": "integer", "minimum": 0 }
+          }
+        }
+      ]
+    },
     "Fingerprint": {
       "description": "The fingerprint of an identity key (Protocols/peer/verification.md §2.1): its 30 decimal digits, half of every safety number the key is part of, in 6 groups of 5 separated by single spaces.",
       "type": "string",
@@ -576,6 +591,52 @@ public enum ControlSchemas {
       ]
     },
     "result": { "$ref": "../objects.json#/$defs/Call" }
+  }
+}
+
+"""#,
+        // Calls.Record.json
+        "parley.v1.Calls/Record": #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "parley.v1.Calls/Record",
+  "description": "Record a call's received or local media: video to YUV4MPEG2 4:2:0, audio to 16-bit PCM WAVE at 48 kHz (unary). A path starts (or restarts) that stream's recording; null stops it; every recording closes when the call ends.",
+  "type": "object",
+  "additionalProperties": false,
+  "properties": {
+    "params": {
+      "type": "object",
+      "additionalProperties": false,
+      "required": ["call_id"],
+      "anyOf": [
+        { "required": ["received_video"] }, { "required": ["received_audio"] },
+        { "required": ["local_video"] }, { "required": ["local_audio"] }
+      ],
+      "properties": {
+        "call_id": { "$ref": "../objects.json#/$defs/CallID" },
+        "received_video": { "description": "The decoded pictures from the peer.", "type": ["string", "null"], "pattern": "^/" },
+        "received_audio": { "description": "What playout pulled from the jitter buffer.", "type": ["string", "null"], "pattern": "^/" },
+        "local_video": { "description": "The camera's pictures before encoding.", "type": ["string", "null"], "pattern": "^/" },
+        "local_audio": { "description": "The microphone's blocks before encoding.", "type": ["string", "null"], "pattern": "^/" }
+      }
+    },
+    "result": {
+      "type": "object",
+      "required": ["call_id", "recording"],
+      "properties": {
+        "call_id": { "$ref": "../objects.json#/$defs/CallID" },
+        "recording": {
+          "type": "object",
+          "required": ["received_video", "received_audio", "local_video", "local_audio"],
+          "properties": {
+            "received_video": { "$ref": "../objects.json#/$defs/Recording" },
+            "received_audio": { "$ref": "../objects.json#/$defs/Recording" },
+            "local_video": { "$ref": "../objects.json#/$defs/Recording" },
+            "local_audio": { "$ref": "../objects.json#/$defs/Recording" }
+          }
+        }
+      }
+    }
   }
 }
 

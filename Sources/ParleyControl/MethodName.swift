@@ -76,7 +76,7 @@ public enum ControlCatalog {
             ("Identity", ["Get"]),
             ("Calls", [
                 "Dial", "CreateOffer", "AcceptOffer", "ApplyAnswer", "Accept", "Reject", "Hangup", "Mute", "Unmute",
-                "RequestKeyFrame", "SetVideo", "List", "Get", "Stats", "MarkVerified", "Watch",
+                "RequestKeyFrame", "SetVideo", "List", "Get", "Stats", "MarkVerified", "Watch", "Record",
             ]),
             ("Devices", ["List", "Select"]),
         ]

@@ -233,7 +233,6 @@ final class PulsePlaybackStream: PulseStreamClient, @unchecked Sendable {
             triggered = false
             switch (frame.channelCount, channelCount) {
             case (1, 2):
-                queue.reserveCapacity(queue.count + frame.samples.count * 2)
                 for sample in frame.samples {
                     queue.append(sample)
                     queue.append(sample)

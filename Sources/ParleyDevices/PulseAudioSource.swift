@@ -4,11 +4,16 @@ internal import ParleyWire
 
 /// Captures 48 kHz mono or stereo 16-bit audio from a PulseAudio source, as `AudioFrame`s of 10 or 20 ms.
 ///
-/// **Latency.** The stream asks for 10 ms fragments (`fragment`, `fragsize` = 960 bytes mono) with
-/// `PA_STREAM_ADJUST_LATENCY`, so the server runs the source with about 10 ms of latency and wakes Parley
-/// every 10 ms; `statistics` reports what was negotiated and measured. Through the test daemon's null
-/// sink monitor the measured source latency is around 10–15 ms, and a 10 ms frame is handed out about
-/// 10–20 ms after its last sample was captured (the device tests print the figures of each run).
+/// **Latency.** The stream asks for 10 ms fragments (`fragment`: `fragsize` = 960 bytes mono, 1 920
+/// stereo) with `PA_STREAM_ADJUST_LATENCY`, so the server runs the source with about 10 ms of latency and
+/// wakes Parley every 10 ms; a frame is handed out as soon as its last sample has been read. `statistics`
+/// reports the fragment granted, the latency libpulse reports at each read, and how long after its last
+/// sample's capture instant each frame was handed out. Measured on the test daemon (a null sink's
+/// monitor; the device tests print each run's figures): 10 ms granted; libpulse reports 0.1–0.3 ms at
+/// each read; capture stamps fall within 0.4 ms of the instants Parley's sink expected the same samples
+/// to be played; and from handing 10 ms of audio to `PulseAudioSink` (40 ms asked, 30 ms granted) to
+/// receiving it from this source takes 23–30 ms. (A monitor has its samples when the null sink renders
+/// them, about 10 ms ahead of their play instant, so there frames arrive before their stamps' end.)
 ///
 /// **Capture instants.** Each frame's `captureInstant` is when its first sample was captured, on
 /// `CLOCK_MONOTONIC`: the instant of each read minus the stream latency libpulse reports then (the age

@@ -89,6 +89,9 @@ extension Engine {
         unary("Calls", "Get") { [self] request throws(ControlError) in try await getCall(Parameters(request, allowed: ["call_id"])) }
         unary("Calls", "Stats") { [self] request throws(ControlError) in try await stats(Parameters(request, allowed: ["call_id"])) }
         unary("Calls", "MarkVerified") { [self] request throws(ControlError) in try await markVerified(Parameters(request, allowed: ["call_id", "verified"])) }
+        unary("Calls", "Record") { [self] request throws(ControlError) in
+            try await record(Parameters(request, allowed: Set(["call_id"] + CallRecordings.Stream.allCases.map(\.rawValue))))
+        }
         unary("Devices", "List") { [self] request throws(ControlError) in
             _ = try Parameters(request, allowed: [])
             return await deviceList()
@@ -455,6 +458,53 @@ extension Engine {
         host.markVerified(verified, call: record.handle)
         calls[id]?.isVerified = verified
         return calls[id].map(render) ?? .null
+    }
+
+    func record(_ params: Parameters) throws(ControlError) -> JSONValue {
+        let id = try params.callID()
+        var changes: [(CallRecordings.Stream, String?)] = []
+        for stream in CallRecordings.Stream.allCases {
+            let field = params[stream.rawValue]
+            guard field.isPresent else { continue }
+            if field.value == .null {
+                changes.append((stream, nil))
+                continue
+            }
+            let path = try field.string()
+            guard path.hasPrefix("/") else { throw .invalidArgument(field: field.path, reason: "must be an absolute path, got \(path)") }
+            changes.append((stream, path))
+        }
+        guard !changes.isEmpty else {
+            throw .invalidArgument(field: "params", reason: "name at least one of received_video, received_audio, local_video, local_audio")
+        }
+        guard let record = calls[id] else { throw .unknownCall(id) }
+        guard !record.isEnded, let pipeline = record.pipeline else {
+            throw .precondition("\(id) is \(record.state): nothing to record", field: "params.call_id")
+        }
+        for (stream, path) in changes {
+            do {
+                try pipeline.recordings.set(stream, to: path)
+            } catch {
+                throw .precondition("cannot record into \(path ?? "?"): \(error)", field: "params.\(stream.rawValue)")
+            }
+        }
+        logger.info("recording changed", metadata: ["call": "\(id)", "streams": "\(changes.map(\.0.rawValue))"])
+        return renderRecordings(id, pipeline.recordings)
+    }
+
+    func renderRecordings(_ id: String, _ recordings: CallRecordings) -> JSONValue {
+        let summary = recordings.summary()
+        var object = JSONObject()
+        for stream in CallRecordings.Stream.allCases {
+            if let entry = summary[stream] ?? nil {
+                object[stream.rawValue] = [
+                    "path": .string(entry.path), "frames_written": json(entry.written), "frames_skipped": json(entry.skipped),
+                ]
+            } else {
+                object[stream.rawValue] = .null
+            }
+        }
+        return ["call_id": .string(id), "recording": .object(object)]
     }
 
     // MARK: - Watch

@@ -2,6 +2,7 @@ import CParleyShims
 import Dispatch
 import Glibc
 import Logging
+import ParleyDevices
 import ParleyMedia
 import ParleyRuntime
 import ParleySession
@@ -60,6 +61,7 @@ final class CallMediaPipeline: Sendable {
     }
 
     let call: CallHandle
+    let recordings = CallRecordings()
     private let host: SessionHost
     private let logger: Logger
     private let controls: Mutex<Controls>
@@ -113,6 +115,7 @@ final class CallMediaPipeline: Sendable {
     func stop() async {
         controls.withLock { $0.isRunning = false }
         incomingVideo.close()
+        defer { recordings.closeAll() }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             threadsDone.notify(queue: .global()) { continuation.resume() }
         }
@@ -209,6 +212,7 @@ final class CallMediaPipeline: Sendable {
             if state.keyFrameWanted { encoder.forceKeyFrame() }
             let captured = HostClock.now()
             let frame = camera.nextFrame(captureInstant: captured)
+            recordings.record(frame, as: .localVideo, frameRate: settings.frameRate)
             do {
                 guard let encoded = try encoder.encode(frame) else { continue }
                 host.sendVideoFrame(encoded.payload, isKeyFrame: encoded.isKeyFrame, captureInstant: captured, call: call)
@@ -250,6 +254,7 @@ final class CallMediaPipeline: Sendable {
             next = Self.sleep(until: next + interval, interval: interval, backlog: .milliseconds(500)) { _ in }
             // The microphone runs on while muted, so unmuting resumes the signal where the time is.
             let frame = microphone.nextFrame(sampleCount: samples, captureInstant: HostClock.now())
+            recordings.record(frame.samples, as: .localAudio)
             guard state.sendsAudio else { continue }
             do {
                 let encoded = try encoder.encode(frame)
@@ -312,6 +317,7 @@ final class CallMediaPipeline: Sendable {
                 continue
             }
             host.videoFrameDecoded(frame, call: call)
+            recordings.record(picture, as: .receivedVideo, frameRate: 30)
             let now = HostClock.now()
             let stamp = VideoStamp.read(from: picture)
             counters.withLock { counters in
@@ -356,6 +362,7 @@ final class CallMediaPipeline: Sendable {
                 continue
             }
             analysis += playout.samples
+            recordings.record(playout.samples, as: .receivedAudio)
             counters.withLock { $0.audioSamplesPlayed += playout.samples.count }
             if analysis.count >= window + AudioMarker.length {
                 // Markers starting in the first `window` samples; the tail is kept so one split across

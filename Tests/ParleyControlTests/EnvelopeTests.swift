@@ -137,9 +137,10 @@ let dial = try! MethodName(parsing: "parley.v1.Calls/Dial")
         }
     }
 
-    @Test func theCatalogHoldsTheTwentyFourMethodsOfIssueSixAndOnlyWatchStreams() {
-        #expect(ControlCatalog.version1.count == 24)
-        #expect(Set(ControlCatalog.version1.map(\.name)).count == 24)
+    @Test func theCatalogHoldsTheMethodsOfIssuesSixAndSevenAndOnlyWatchStreams() {
+        // Issue 6's 24 methods and issue 7's Calls/Record.
+        #expect(ControlCatalog.version1.count == 25)
+        #expect(Set(ControlCatalog.version1.map(\.name)).count == 25)
         #expect(ControlCatalog.version1.filter { $0.kind == .serverStreaming }.map(\.name.description) == ["parley.v1.Calls/Watch"])
     }
 }

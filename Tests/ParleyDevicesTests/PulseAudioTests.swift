@@ -120,13 +120,13 @@ struct PulseAudioDaemonTests {
         print(
             """
             PulseAudio capture (mono, 10 ms frames): fragment asked \(milliseconds(PulseAudioSource.fragment)), \
-            granted \(source.fragment.map(milliseconds) ?? "?"); source latency reported by libpulse \
-            \(source.latency.map(milliseconds) ?? "?"); measured capture latency (marker played into the sink → \
-            its frame received) \(latencies.map(milliseconds)), mean \
-            \(milliseconds(latencies.reduce(.zero, +) / max(1, latencies.count))); play-to-capture (handed to the \
-            sink → received from the source) \(loopLatencies.map(milliseconds)), mean \
-            \(milliseconds(loopLatencies.reduce(.zero, +) / max(1, loopLatencies.count))); frame handed out after its last \
-            sample's capture stamp: mean \(milliseconds(source.meanCaptureDelay)), max \
+            granted \(source.fragment.map(milliseconds) ?? "?"); source latency libpulse reported at the last read \
+            \(source.latency.map(milliseconds) ?? "?"); play-to-capture latency (10 ms handed to Parley's sink → \
+            received from Parley's source) \(loopLatencies.map(milliseconds)), mean \
+            \(milliseconds(loopLatencies.reduce(.zero, +) / max(1, loopLatencies.count))); marker's last sample \
+            expected played → its frame received \(latencies.map(milliseconds)) (negative: the null sink renders \
+            ahead, its monitor has samples before they are due); frames handed out after their last sample's \
+            capture stamp: mean \(milliseconds(source.meanCaptureDelay)), max \
             \(milliseconds(source.maximumCaptureDelay)); overruns \(source.overruns)
             PulseAudio playback: buffer \(sink.bufferLength.map(milliseconds) ?? "?"), latency reported \
             \(sink.latency.map(milliseconds) ?? "?"), underruns \(sink.underruns) (the last at the clip's end)
@@ -170,6 +170,29 @@ struct PulseAudioDaemonTests {
             "PulseAudio stereo loop: clip found \(offset) samples into the capture; correlation \(correlation), "
                 + "largest sample difference \(largestDifference); sink underruns \(capture.sinkStatistics.underruns)")
         #expect(correlation > 0.99)
+    }
+
+    @Test("a sink that runs dry counts each underrun and reports it")
+    func underrunsAreCountedAndReported() async throws {
+        let connection = try await PulseAudioConnection()
+        defer { connection.close() }
+        let sink = try await PulseAudioSink(connection: connection, device: PulseTestDaemon.sink)
+        defer { sink.stop() }
+        let events = sink.events()
+        var microphone = try SyntheticMicrophone()
+        for expected in 1...2 {
+            // 100 ms at once, then nothing: the server plays it and runs dry.
+            sink.play(microphone.nextFrame(sampleCount: 4_800, captureInstant: .zero))
+            await sink.drain()
+            let event = await first(in: events, within: .seconds(2)) { event in
+                if case .underrun = event { return true }
+                return false
+            }
+            #expect(event == .underrun(total: expected))
+            #expect(sink.statistics.underruns == expected)
+        }
+        #expect(sink.statistics.samplesWritten == 9_600)
+        #expect(sink.statistics.overruns == 0)
     }
 
     @Test("enumeration lists the null sink and its monitor, with descriptions")

@@ -1,6 +1,8 @@
 import Foundation
 import ParleyControl
 import ParleyCrypto
+import ParleyDevices
+import ParleyMedia
 import Testing
 
 /// Two real `parleyd` processes on loopback, driven over their control sockets by the Swift client:
@@ -132,6 +134,48 @@ struct EngineProcessTests {
         let resumed = try await recorder.call(call.b, "Calls/Stats", ["call_id": .string(call.callB)])
         #expect((inbound(resumed, "audio")?["packetsReceived"]?.double ?? 0) > (inbound(after, "audio")?["packetsReceived"]?.double ?? 0))
         #expect((inbound(resumed, "video")?["framesDecoded"]?.double ?? 0) > (inbound(after, "video")?["framesDecoded"]?.double ?? 0))
+        call.watchA.stop()
+        call.watchB.stop()
+        await pair.stop()
+        try checkAgainstSchemas(recorder)
+    }
+
+    @Test("Calls/Record writes the received pictures (stamps in order) and audio (markers 500 ms apart) and the local camera")
+    func recordingWritesReceivedAndLocalMedia() async throws {
+        let pair = try await DaemonPair.start()
+        let recorder = TrafficRecorder()
+        let call = try await Self.connect(pair, recorder: recorder)
+        let video = pair.b.directory.appendingPathComponent("received.y4m").path
+        let audio = pair.b.directory.appendingPathComponent("received.wav").path
+        let local = pair.a.directory.appendingPathComponent("local.y4m").path
+        try await recorder.call(call.b, "Calls/Record", ["call_id": .string(call.callB), "received_video": .string(video), "received_audio": .string(audio)])
+        try await recorder.call(call.a, "Calls/Record", ["call_id": .string(call.callA), "local_video": .string(local)])
+        try await Task.sleep(for: .seconds(3))
+        let stopped = try await recorder.call(call.b, "Calls/Record", ["call_id": .string(call.callB), "received_video": .null, "received_audio": .null])
+        #expect(stopped["recording.received_video"] == .null)
+        let status = try await recorder.call(call.a, "Calls/Record", ["call_id": .string(call.callA), "local_audio": .null])
+        #expect((status["recording.local_video.frames_written"]?.double ?? 0) > 30)
+
+        var pictures = try Y4MReader(path: video)
+        #expect(pictures.width == 320 && pictures.height == 240)
+        var stamps: [UInt32] = []
+        while let picture = pictures.next() {
+            if let stamp = VideoStamp.read(from: picture) { stamps.append(stamp.frameNumber) }
+        }
+        #expect(stamps.count > 30, "stamps read from the recording: \(stamps.count)")
+        #expect(stamps == stamps.sorted() && Set(stamps).count == stamps.count, "stamps in order, none twice")
+        let sound = try WAVFile(path: audio)
+        let markers = AudioMarker.detectStarts(in: sound.samples)
+        let gaps = zip(markers.dropFirst(), markers).map { Double($0 - $1) / 48 }.sorted()
+        #expect(markers.count >= 4, "markers heard in the recording: \(markers)")
+        #expect(gaps.isEmpty == false && abs(gaps[gaps.count / 2] - 500) < 20, "median marker spacing \(gaps) ms")
+        // A relative path is refused, naming the member.
+        await #expect {
+            try await call.b.call(method("Calls/Record"), params: ["call_id": .string(call.callB), "local_audio": "x.wav"])
+        } throws: { error in
+            guard case ControlClientError.status(.invalidArgument, _, let details) = error else { return false }
+            return details?["field"] == "params.local_audio"
+        }
         call.watchA.stop()
         call.watchB.stop()
         await pair.stop()
