@@ -23,8 +23,11 @@ SWIFT_BUILD_FLAGS ?=
 # in one process with the long CPU-bound virtual-time suites they could wait tens of seconds for a thread
 # and miss their peers' timeouts; in their own process they cannot.
 REAL_TIME_TESTS := ParleyRuntimeTests|ParleyControlTests|ParleyEngineTests
-# Suites that need real devices: run with a PulseAudio daemon the set-up starts, and (V4L2) in a VM.
+# Suites that need real devices: run with a PulseAudio daemon the set-up starts (PULSE_TESTS: the
+# parleyd call that captures from it), and (VM_TESTS) on the vivid camera inside a VM.
 DEVICE_TESTS := ParleyDevicesTests
+PULSE_TESTS := PulseCallTests
+VM_TESTS := V4L2VividTests
 DEMO_SECONDS ?= 20
 
 .PHONY: deps build test demo bench bench-nio clean
@@ -48,14 +51,16 @@ build: deps
 test: build
 	@echo "== demo smoke run: two parleyd on loopback, a 4 s encrypted call; media must flow both ways =="
 	"$$(swift build --show-bin-path)/parley" demo --seconds 4
-	@echo "== real-time tests (real sockets, threads and clocks), in a process of their own =="
-	swift test --skip-build --filter '$(REAL_TIME_TESTS)'
+	@echo "== real-time tests (real sockets, threads and clocks, parleyd processes), in a process of their own =="
+	swift test --skip-build --filter '$(REAL_TIME_TESTS)' --skip '$(PULSE_TESTS)'
 	@echo "== all other tests =="
 	swift test --skip-build --skip '$(REAL_TIME_TESTS)|$(DEVICE_TESTS)'
-	@echo "== device tests: PulseAudio on a daemon started here (Scripts/pulse-test-env), V4L2 mode selection =="
-	Scripts/pulse-test-env run -- swift test --skip-build --filter '$(DEVICE_TESTS)'
+	@echo "== device tests: PulseAudio on a daemon started here (Scripts/pulse-test-env), files, V4L2 mode choice =="
+	Scripts/pulse-test-env run -- swift test --skip-build --filter '$(DEVICE_TESTS)' --skip '$(VM_TESTS)'
+	@echo "== a parleyd call capturing from PulseAudio (alone: the device tests share the daemon's one null sink) =="
+	Scripts/pulse-test-env run -- swift test --skip-build --filter '$(PULSE_TESTS)'
 	@echo "== V4L2 tests on the kernel's vivid driver, inside a small qemu VM (Scripts/vivid-vm) =="
-	Scripts/vivid-vm run -- "$$(swift build --show-bin-path)/ParleyPackageTests.xctest" --testing-library swift-testing --filter 'ParleyDevicesTests\.V4L2'
+	Scripts/vivid-vm run -- "$$(swift build --show-bin-path)/ParleyPackageTests.xctest" --testing-library swift-testing --filter '$(VM_TESTS)'
 
 demo: build
 	"$$(swift build --show-bin-path)/parley" demo --seconds $(DEMO_SECONDS)

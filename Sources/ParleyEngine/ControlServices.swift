@@ -1,5 +1,6 @@
 import ParleyControl
 import ParleyCrypto
+import ParleyDevices
 import ParleyMedia
 import ParleyRuntime
 import ParleySession
@@ -132,7 +133,7 @@ extension Engine {
             "control_connections": json(server.statistics.openConnections),
         ]
         return [
-            "engine": .object(engine), "identity": renderIdentity(), "devices": deviceList(),
+            "engine": .object(engine), "identity": renderIdentity(), "devices": await deviceList(),
             "calls": .array(listCalls()), "counters": .object(counters),
         ]
     }
@@ -544,7 +545,26 @@ extension Engine {
 
     // MARK: - Devices
 
-    func deviceList() -> JSONValue {
+    /// Every device the engine can use now: the built-in ones, PulseAudio's, V4L2 cameras.
+    func availableDevices() async -> (sources: [Device], sinks: [Device]) {
+        var sources = DeviceCatalog.sources
+        var sinks = DeviceCatalog.sinks
+        if let pulse, let devices = try? await pulse.devices() {
+            for device in devices {
+                let entry = Device(
+                    id: DeviceCatalog.pulsePrefix + device.name, kind: .audio, name: "PulseAudio: \(device.description)",
+                    isSynthetic: false)
+                if device.kind == .source { sources.append(entry) } else { sinks.append(entry) }
+            }
+        }
+        for camera in V4L2Devices.captureDevices() {
+            sources.append(
+                Device(id: DeviceCatalog.v4l2Prefix + camera.path, kind: .video, name: "V4L2: \(camera.card) (\(camera.path))", isSynthetic: false))
+        }
+        return (sources, sinks)
+    }
+
+    func deviceList() async -> JSONValue {
         func render(_ device: Device, selected: Bool) -> JSONValue {
             [
                 "id": .string(device.id), "kind": .string(device.kind.rawValue), "name": .string(device.name),
@@ -552,17 +572,19 @@ extension Engine {
             ]
         }
         let chosen: Set = [devices.audioSource, devices.videoSource, devices.audioSink, devices.videoSink]
+        let (sources, sinks) = await availableDevices()
         return [
-            "sources": .array(DeviceCatalog.sources.map { render($0, selected: chosen.contains($0.id)) }),
-            "sinks": .array(DeviceCatalog.sinks.map { render($0, selected: chosen.contains($0.id)) }),
+            "sources": .array(sources.map { render($0, selected: chosen.contains($0.id)) }),
+            "sinks": .array(sinks.map { render($0, selected: chosen.contains($0.id)) }),
         ]
     }
 
-    func selectDevices(_ params: Parameters) throws(ControlError) -> JSONValue {
+    func selectDevices(_ params: Parameters) async throws(ControlError) -> JSONValue {
         var selection = devices
+        let (sources, sinks) = await availableDevices()
         let slots: [(String, [Device], Device.Kind, WritableKeyPath<DeviceSelection, String>)] = [
-            ("audio_source", DeviceCatalog.sources, .audio, \.audioSource), ("video_source", DeviceCatalog.sources, .video, \.videoSource),
-            ("audio_sink", DeviceCatalog.sinks, .audio, \.audioSink), ("video_sink", DeviceCatalog.sinks, .video, \.videoSink),
+            ("audio_source", sources, .audio, \.audioSource), ("video_source", sources, .video, \.videoSource),
+            ("audio_sink", sinks, .audio, \.audioSink), ("video_sink", sinks, .video, \.videoSink),
         ]
         for (name, candidates, kind, path) in slots {
             guard let id = try params[name].optionalString() else { continue }
@@ -572,10 +594,13 @@ extension Engine {
             guard device.kind == kind else {
                 throw .invalidArgument(field: "params.\(name)", reason: "\(id) is a \(device.kind.rawValue) device, not \(kind.rawValue)")
             }
+            if kind == .video, id.hasPrefix(DeviceCatalog.v4l2Prefix) {
+                throw .precondition("\(id): V4L2 cameras are listed, but calls do not capture from them yet", field: "params.\(name)")
+            }
             selection[keyPath: path] = id
         }
         devices = selection
-        return deviceList()
+        return await deviceList()
     }
 
     // MARK: - Errors

@@ -15,9 +15,14 @@ public struct Device: Sendable, Equatable {
     public var isSynthetic: Bool
 }
 
-/// The devices an engine offers. Until real PulseAudio and V4L2 devices are wired in (issue 7), the
-/// synthetic sources and the analysis sinks — always present — are the whole list.
+/// The devices an engine offers: the synthetic sources and the analysis sinks, always; PulseAudio
+/// sources and sinks (`pulse:<name>`) while a PulseAudio server answers; V4L2 cameras (`v4l2:<path>`).
 public enum DeviceCatalog {
+    /// The prefix of PulseAudio device ids.
+    public static let pulsePrefix = "pulse:"
+    /// The prefix of V4L2 camera ids.
+    public static let v4l2Prefix = "v4l2:"
+
     /// The synthetic microphone's id.
     public static let syntheticMicrophone = "synthetic-microphone"
     /// The synthetic camera's id.
@@ -42,4 +47,16 @@ public enum DeviceCatalog {
         Device(id: analysisAudio, kind: .audio, name: "Analysis (plays out, counts markers, discards)", isSynthetic: true),
         Device(id: analysisVideo, kind: .video, name: "Analysis (decodes, reads stamps, discards)", isSynthetic: true),
     ]
+}
+
+/// What a call's audio comes from and goes to, resolved from the selected device ids.
+enum AudioEndpoint: Equatable, Sendable {
+    /// The synthetic microphone (as a source) or the analysis sink.
+    case builtIn
+    /// A PulseAudio source or sink by name.
+    case pulse(String)
+
+    init(id: String) {
+        self = id.hasPrefix(DeviceCatalog.pulsePrefix) ? .pulse(String(id.dropFirst(DeviceCatalog.pulsePrefix.count))) : .builtIn
+    }
 }

@@ -1,6 +1,7 @@
 public import Logging
 public import ParleyControl
 import ParleyCrypto
+import ParleyDevices
 import ParleyJitter
 import ParleyMedia
 public import ParleyRuntime
@@ -47,6 +48,8 @@ public actor Engine {
     nonisolated let logger: Logger
     nonisolated let startedAt: MonotonicInstant
     nonisolated let localStreams: [MediaStreamDescription]
+    /// The PulseAudio server, if one answered at start (its devices join Devices/List).
+    nonisolated let pulse: PulseAudioConnection?
 
     var calls: [String: CallRecord] = [:]
     var callIDs: [CallHandle: String] = [:]
@@ -68,8 +71,9 @@ public actor Engine {
 
     private init(
         configuration: EngineConfiguration, identity: IdentityKeyPair, host: SessionHost, server: ControlServer,
-        advertised: [SocketAddress], streams: [MediaStreamDescription], logger: Logger
+        advertised: [SocketAddress], streams: [MediaStreamDescription], pulse: PulseAudioConnection?, logger: Logger
     ) {
+        self.pulse = pulse
         self.configuration = configuration
         self.identity = identity
         self.host = host
@@ -117,9 +121,16 @@ public actor Engine {
             throw .network("cannot bind \(SocketAddress(configuration.bindAddress, port: configuration.port)): \(error)")
         }
         let server = ControlServer(socketPath: configuration.socketPath)
+        let pulse: PulseAudioConnection?
+        do {
+            pulse = try await PulseAudioConnection(applicationName: "parleyd")
+        } catch {
+            logger.info("no PulseAudio server: only the synthetic microphone and the analysis sink", metadata: ["reason": "\(error)"])
+            pulse = nil
+        }
         let engine = Engine(
             configuration: configuration, identity: identity, host: host, server: server, advertised: host.candidates,
-            streams: streams, logger: logger)
+            streams: streams, pulse: pulse, logger: logger)
         await engine.registerServices()
         do {
             try await server.start()
@@ -174,6 +185,7 @@ public actor Engine {
         for watcher in watchers.values { watcher.continuation.finish() }
         watchers.removeAll()
         await server.stop()
+        pulse?.close()
         isStopped = true
         logger.info("engine stopped")
         for waiter in stopWaiters { waiter.resume() }
@@ -320,6 +332,7 @@ public actor Engine {
         guard let id = callIDs[handle], let record = calls[id], record.pipeline == nil else { return }
         let pipeline = CallMediaPipeline(
             call: handle, host: host, video: record.video, sendsAudio: record.sendsAudio, sendsVideo: record.sendsVideo,
+            audioSource: AudioEndpoint(id: devices.audioSource), audioSink: AudioEndpoint(id: devices.audioSink), pulse: pulse,
             logger: logger)
         calls[id]?.pipeline = pipeline
         pipeline.start()

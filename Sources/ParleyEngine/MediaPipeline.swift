@@ -69,17 +69,44 @@ final class CallMediaPipeline: Sendable {
     private let incomingVideo = FrameQueue<IncomingVideoFrame>(capacity: 8)
     private let threadsDone = DispatchGroup()
 
+    private let audioSource: AudioEndpoint
+    private let audioSink: AudioEndpoint
+    private let pulse: PulseAudioConnection?
+    /// The PulseAudio streams in use, once open (stopped with the pipeline).
+    private let pulseSource = Mutex<PulseAudioSource?>(nil)
+    private let pulseSink = Mutex<PulseAudioSink?>(nil)
+    private let audioTasks = Mutex<[Task<Void, Never>]>([])
+
     /// A pipeline for `call`, not yet running.
-    init(call: CallHandle, host: SessionHost, video: VideoSettings, sendsAudio: Bool, sendsVideo: Bool, logger: Logger) {
+    init(
+        call: CallHandle, host: SessionHost, video: VideoSettings, sendsAudio: Bool, sendsVideo: Bool,
+        audioSource: AudioEndpoint = .builtIn, audioSink: AudioEndpoint = .builtIn, pulse: PulseAudioConnection? = nil,
+        logger: Logger
+    ) {
         self.call = call
         self.host = host
         self.logger = logger
+        self.audioSource = audioSource
+        self.audioSink = audioSink
+        self.pulse = pulse
         controls = Mutex(Controls(sendsAudio: sendsAudio, sendsVideo: sendsVideo, video: video))
     }
 
     /// Starts the receiving side (decode thread and audio playout) right away; sending waits for
     /// `startSending()` (the call is active).
     func start() {
+        if case .pulse(let name) = audioSink, let pulse {
+            let task = Task { [self] in
+                do {
+                    let sink = try await PulseAudioSink(connection: pulse, device: name, channelCount: 1)
+                    pulseSink.withLock { $0 = sink }
+                    if !controls.withLock({ $0.isRunning }) { sink.stop() }
+                } catch {
+                    logger.error("PulseAudio sink failed to open; received audio is analysed only", metadata: ["sink": "\(name)", "error": "\(error)"])
+                }
+            }
+            audioTasks.withLock { $0.append(task) }
+        }
         threadsDone.enter()
         startDetachedThread(name: "parley-vdec") { [self] in
             receiveVideo()
@@ -104,10 +131,15 @@ final class CallMediaPipeline: Sendable {
             sendVideo()
             threadsDone.leave()
         }
-        threadsDone.enter()
-        startDetachedThread(name: "parley-aenc") { [self] in
-            sendAudio()
-            threadsDone.leave()
+        if case .pulse(let name) = audioSource, let pulse {
+            let task = Task { [self] in await sendCapturedAudio(from: pulse, device: name) }
+            audioTasks.withLock { $0.append(task) }
+        } else {
+            threadsDone.enter()
+            startDetachedThread(name: "parley-aenc") { [self] in
+                sendAudio()
+                threadsDone.leave()
+            }
         }
     }
 
@@ -116,6 +148,12 @@ final class CallMediaPipeline: Sendable {
         controls.withLock { $0.isRunning = false }
         incomingVideo.close()
         defer { recordings.closeAll() }
+        pulseSource.withLock { $0?.stop() }
+        pulseSink.withLock { $0?.stop() }
+        for task in audioTasks.withLock({ $0 }) {
+            task.cancel()
+            await task.value
+        }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             threadsDone.notify(queue: .global()) { continuation.resume() }
         }
@@ -269,6 +307,39 @@ final class CallMediaPipeline: Sendable {
         }
     }
 
+    /// Captures from a PulseAudio source in 20 ms frames (the device's clock paces it) and sends them.
+    private func sendCapturedAudio(from pulse: PulseAudioConnection, device: String) async {
+        let source: PulseAudioSource
+        let encoder: OpusEncoder
+        do {
+            source = try await PulseAudioSource(connection: pulse, device: device, channelCount: 1, frameDuration: .milliseconds(20))
+            encoder = try OpusEncoder()
+        } catch {
+            logger.error("PulseAudio source failed to open: no audio is sent", metadata: ["source": "\(device)", "error": "\(error)"])
+            counters.withLock { $0.encodeFailures += 1 }
+            return
+        }
+        pulseSource.withLock { $0 = source }
+        logger.info("capturing audio from PulseAudio", metadata: ["source": "\(device)"])
+        for await frame in source.frames {
+            let state = controls.withLock { $0 }
+            guard state.isRunning, !Task.isCancelled else { break }
+            recordings.record(frame.samples, as: .localAudio)
+            guard state.sendsAudio else { continue }
+            do {
+                let encoded = try encoder.encode(frame)
+                host.sendAudio(encoded.payload, sampleCount: encoded.sampleCount, call: call)
+                counters.withLock { counters in
+                    counters.audioFramesEncoded += 1
+                    counters.audioBytesEncoded += encoded.payload.count
+                }
+            } catch {
+                counters.withLock { $0.encodeFailures += 1 }
+            }
+        }
+        source.stop()
+    }
+
     static func encoderConfiguration(_ settings: VideoSettings) -> VP8EncoderConfiguration {
         VP8EncoderConfiguration.forCalls(
             width: settings.width, height: settings.height, frameRate: Double(settings.frameRate),
@@ -363,6 +434,9 @@ final class CallMediaPipeline: Sendable {
             }
             analysis += playout.samples
             recordings.record(playout.samples, as: .receivedAudio)
+            if let sink = pulseSink.withLock({ $0 }) {
+                sink.play(AudioFrame(channelCount: 1, samples: playout.samples, captureInstant: HostClock.now()))
+            }
             counters.withLock { $0.audioSamplesPlayed += playout.samples.count }
             if analysis.count >= window + AudioMarker.length {
                 // Markers starting in the first `window` samples; the tail is kept so one split across

@@ -59,6 +59,12 @@ struct ParleyDaemon: AsyncParsableCommand {
     @Option(name: .customLong("video-bitrate"), help: "Video bitrate ceiling of new calls, bit/s (default 1000000).")
     var videoBitrate: String?
 
+    @Option(name: .customLong("audio-source"), help: "The microphone of new calls: synthetic-microphone, or pulse:<source name>.")
+    var audioSource: String?
+
+    @Option(name: .customLong("audio-sink"), help: "Where received audio plays: analysis-audio, or pulse:<sink name>.")
+    var audioSink: String?
+
     mutating func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level: \(logLevel) is not one of trace, debug, info, notice, warning, error, critical")
@@ -117,6 +123,7 @@ struct ParleyDaemon: AsyncParsableCommand {
         let settings: [(String, String?)] = [
             ("socket", socket), ("state-dir", stateDirectory), ("port", port.map(String.init)), ("bind", bind),
             ("video-size", videoSize), ("frame-rate", frameRate), ("video-bitrate", videoBitrate),
+            ("audio-source", audioSource), ("audio-sink", audioSink),
         ]
         do {
             for case (let key, let value?) in settings {
