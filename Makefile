@@ -27,7 +27,7 @@ REAL_TIME_TESTS := ParleyRuntimeTests|ParleyControlTests|ParleyEngineTests
 # parleyd call that captures from it), and (VM_TESTS) on the vivid camera inside a VM.
 DEVICE_TESTS := ParleyDevicesTests
 PULSE_TESTS := PulseCallTests
-VM_TESTS := V4L2VividTests
+VM_TESTS := V4L2Vivid
 DEMO_SECONDS ?= 20
 
 .PHONY: deps build test demo bench bench-nio clean
@@ -52,7 +52,7 @@ test: build
 	@echo "== demo smoke run: two parleyd on loopback, a 4 s encrypted call; media must flow both ways =="
 	"$$(swift build --show-bin-path)/parley" demo --seconds 4
 	@echo "== real-time tests (real sockets, threads and clocks, parleyd processes), in a process of their own =="
-	swift test --skip-build --filter '$(REAL_TIME_TESTS)' --skip '$(PULSE_TESTS)'
+	swift test --skip-build --filter '$(REAL_TIME_TESTS)' --skip '$(PULSE_TESTS)|$(VM_TESTS)'
 	@echo "== all other tests =="
 	swift test --skip-build --skip '$(REAL_TIME_TESTS)|$(DEVICE_TESTS)'
 	@echo "== device tests: PulseAudio on a daemon started here (Scripts/pulse-test-env), files, V4L2 mode choice =="
@@ -60,7 +60,9 @@ test: build
 	@echo "== a parleyd call capturing from PulseAudio (alone: the device tests share the daemon's one null sink) =="
 	Scripts/pulse-test-env run -- swift test --skip-build --filter '$(PULSE_TESTS)'
 	@echo "== V4L2 tests on the kernel's vivid driver, inside a small qemu VM (Scripts/vivid-vm) =="
-	Scripts/vivid-vm run -- "$$(swift build --show-bin-path)/ParleyPackageTests.xctest" --testing-library swift-testing --filter '$(VM_TESTS)'
+	Scripts/vivid-vm run -- "$$(swift build --show-bin-path)/ParleyPackageTests.xctest" --testing-library swift-testing --filter 'V4L2VividTests'
+	@echo "== a parleyd call whose camera is vivid, in the VM (two emulated CPUs: two engines share them) =="
+	PARLEY_VIVID_CPUS=2 Scripts/vivid-vm run -- "$$(swift build --show-bin-path)/ParleyPackageTests.xctest" --testing-library swift-testing --filter 'V4L2VividCallTests'
 
 demo: build
 	"$$(swift build --show-bin-path)/parley" demo --seconds $(DEMO_SECONDS)

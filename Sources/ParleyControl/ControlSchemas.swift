@@ -866,6 +866,17 @@ public enum ControlSchemas {
           }
         },
         {
+          "description": "The call's camera (or another device) went away; the call goes on without it (video off, and a media_state event follows).",
+          "type": "object",
+          "required": ["type", "call_id", "device", "reason"],
+          "properties": {
+            "type": { "const": "device_lost" },
+            "call_id": { "$ref": "../objects.json#/$defs/CallID" },
+            "device": { "type": "string" },
+            "reason": { "type": "string" }
+          }
+        },
+        {
           "description": "The peer is heard again after peer_silent.",
           "type": "object",
           "required": ["type", "call_id"],

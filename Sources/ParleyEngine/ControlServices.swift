@@ -594,9 +594,6 @@ extension Engine {
             guard device.kind == kind else {
                 throw .invalidArgument(field: "params.\(name)", reason: "\(id) is a \(device.kind.rawValue) device, not \(kind.rawValue)")
             }
-            if kind == .video, id.hasPrefix(DeviceCatalog.v4l2Prefix) {
-                throw .precondition("\(id): V4L2 cameras are listed, but calls do not capture from them yet", field: "params.\(name)")
-            }
             selection[keyPath: path] = id
         }
         devices = selection

@@ -333,9 +333,27 @@ public actor Engine {
         let pipeline = CallMediaPipeline(
             call: handle, host: host, video: record.video, sendsAudio: record.sendsAudio, sendsVideo: record.sendsVideo,
             audioSource: AudioEndpoint(id: devices.audioSource), audioSink: AudioEndpoint(id: devices.audioSink), pulse: pulse,
+            videoSource: devices.videoSource,
+            onVideoSourceLost: { [weak self] device, error in
+                Task { await self?.videoSourceLost(handle, device: device, error: error) }
+            },
             logger: logger)
         calls[id]?.pipeline = pipeline
         pipeline.start()
+    }
+
+    /// The camera of a call went away: the call goes on with video off, the peer is told, and front-ends
+    /// get `device_lost` and `media_state`.
+    func videoSourceLost(_ handle: CallHandle, device: String, error: DeviceError) async {
+        guard let id = callIDs[handle], let record = calls[id], !record.isEnded else { return }
+        logger.warning("camera lost: the call goes on without video", metadata: ["call": "\(id)", "device": "\(device)", "error": "\(error)"])
+        calls[id]?.sendsVideo = false
+        record.pipeline?.setSending(video: false)
+        broadcast(["type": "device_lost", "call_id": .string(id), "device": .string(device), "reason": .string("\(error)")], call: id)
+        if record.state == "active" {
+            try? await host.setMediaState(SessionMessage.MediaState(audioMuted: !record.sendsAudio, videoEnabled: false), call: handle)
+        }
+        broadcastMediaState(id)
     }
 
     func purgeEndedCalls() {

@@ -69,6 +69,11 @@ final class CallMediaPipeline: Sendable {
     private let incomingVideo = FrameQueue<IncomingVideoFrame>(capacity: 8)
     private let threadsDone = DispatchGroup()
 
+    private let videoSource: String
+    private let cameraFrames = FrameQueue<VideoFrame>(capacity: 2)
+    private let camera = Mutex<V4L2Capture?>(nil)
+    /// Called once if the camera goes away mid-call (the call goes on without video).
+    private let onVideoSourceLost: @Sendable (String, DeviceError) -> Void
     private let audioSource: AudioEndpoint
     private let audioSink: AudioEndpoint
     private let pulse: PulseAudioConnection?
@@ -81,9 +86,12 @@ final class CallMediaPipeline: Sendable {
     init(
         call: CallHandle, host: SessionHost, video: VideoSettings, sendsAudio: Bool, sendsVideo: Bool,
         audioSource: AudioEndpoint = .builtIn, audioSink: AudioEndpoint = .builtIn, pulse: PulseAudioConnection? = nil,
-        logger: Logger
+        videoSource: String = DeviceCatalog.syntheticCamera,
+        onVideoSourceLost: @escaping @Sendable (String, DeviceError) -> Void = { _, _ in }, logger: Logger
     ) {
         self.call = call
+        self.videoSource = videoSource
+        self.onVideoSourceLost = onVideoSourceLost
         self.host = host
         self.logger = logger
         self.audioSource = audioSource
@@ -127,9 +135,17 @@ final class CallMediaPipeline: Sendable {
         }
         guard first else { return }
         threadsDone.enter()
-        startDetachedThread(name: "parley-venc") { [self] in
-            sendVideo()
-            threadsDone.leave()
+        if videoSource.hasPrefix(DeviceCatalog.v4l2Prefix) {
+            let path = String(videoSource.dropFirst(DeviceCatalog.v4l2Prefix.count))
+            startDetachedThread(name: "parley-venc") { [self] in
+                sendCameraVideo(path: path)
+                threadsDone.leave()
+            }
+        } else {
+            startDetachedThread(name: "parley-venc") { [self] in
+                sendVideo()
+                threadsDone.leave()
+            }
         }
         if case .pulse(let name) = audioSource, let pulse {
             let task = Task { [self] in await sendCapturedAudio(from: pulse, device: name) }
@@ -147,6 +163,8 @@ final class CallMediaPipeline: Sendable {
     func stop() async {
         controls.withLock { $0.isRunning = false }
         incomingVideo.close()
+        cameraFrames.close()
+        camera.withLock { $0?.stop() }
         defer { recordings.closeAll() }
         pulseSource.withLock { $0?.stop() }
         pulseSink.withLock { $0?.stop() }
@@ -268,6 +286,93 @@ final class CallMediaPipeline: Sendable {
     /// The nice value of the audio threads: audio has a deadline every 20 ms and little work, so it goes
     /// ahead of the video encoder when cores are scarce (applied only where permitted, e.g. as root).
     static let audioThreadNice: Int32 = -10
+
+    /// Captures from a V4L2 camera (the best mode at or under the call's size and rate; libv4l2 converts
+    /// to I420) and sends its frames, paced by the camera. A camera that goes away ends video, not the
+    /// call: `onVideoSourceLost` is told once.
+    private func sendCameraVideo(path: String) {
+        let settings = controls.withLock { $0.video }
+        let capture: V4L2Capture
+        do {
+            capture = try V4L2Capture(
+                path: path,
+                request: V4L2CaptureRequest(
+                    maximumWidth: settings.width, maximumHeight: settings.height, maximumFrameRate: Double(settings.frameRate)))
+        } catch {
+            logger.error("camera failed to open: no video is sent", metadata: ["camera": "\(path)", "error": "\(error)"])
+            counters.withLock { $0.encodeFailures += 1 }
+            onVideoSourceLost(DeviceCatalog.v4l2Prefix + path, error)
+            return
+        }
+        camera.withLock { $0 = capture }
+        logger.info(
+            "capturing video from V4L2",
+            metadata: ["camera": "\(path)", "card": "\(capture.device.card)", "size": "\(capture.size)", "rate": "\(capture.frameRate)"])
+        let events = capture.events
+        let frames = cameraFrames
+        let lost = onVideoSourceLost
+        let reader = Task {
+            for await event in events {
+                switch event {
+                case .frame(let frame): _ = frames.push(frame)
+                case .disconnected(let error), .failed(let error):
+                    lost(DeviceCatalog.v4l2Prefix + path, error)
+                    frames.close()
+                    return
+                }
+            }
+            frames.close()
+        }
+        defer {
+            reader.cancel()
+            capture.stop()
+        }
+        var encoder: VP8Encoder?
+        var encoderSettings = settings
+        while let frame = cameraFrames.pop() {
+            let state = controls.withLock { controls in
+                defer {
+                    controls.settingsChanged = false
+                    controls.keyFrameWanted = false
+                }
+                return controls
+            }
+            guard state.isRunning else { return }
+            recordings.record(frame, as: .localVideo, frameRate: Int(capture.frameRate.rounded()))
+            guard state.sendsVideo else { continue }
+            do {
+                // The camera decides the size; the call's settings give the bitrate.
+                var wanted = state.video
+                wanted.width = frame.width
+                wanted.height = frame.height
+                if encoder == nil || wanted != encoderSettings {
+                    let configuration = Self.encoderConfiguration(wanted)
+                    if let encoder, encoderSettings.width == wanted.width, encoderSettings.height == wanted.height {
+                        try encoder.apply(configuration)
+                    } else {
+                        encoder = try VP8Encoder(configuration: configuration)
+                    }
+                    encoderSettings = wanted
+                    counters.withLock { counters in
+                        counters.sentWidth = wanted.width
+                        counters.sentHeight = wanted.height
+                        counters.targetBitrate = wanted.maximumBitrate
+                    }
+                }
+                guard let encoder else { continue }
+                if state.keyFrameWanted { encoder.forceKeyFrame() }
+                guard let encoded = try encoder.encode(frame) else { continue }
+                host.sendVideoFrame(encoded.payload, isKeyFrame: encoded.isKeyFrame, captureInstant: frame.captureInstant, call: call)
+                counters.withLock { counters in
+                    counters.videoFramesEncoded += 1
+                    counters.videoBytesEncoded += encoded.payload.count
+                    if encoded.isKeyFrame { counters.keyFramesEncoded += 1 }
+                }
+            } catch {
+                counters.withLock { $0.encodeFailures += 1 }
+            }
+        }
+    }
 
     private func sendAudio() {
         _ = parley_set_thread_nice(Self.audioThreadNice)

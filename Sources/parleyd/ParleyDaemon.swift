@@ -65,6 +65,9 @@ struct ParleyDaemon: AsyncParsableCommand {
     @Option(name: .customLong("audio-sink"), help: "Where received audio plays: analysis-audio, or pulse:<sink name>.")
     var audioSink: String?
 
+    @Option(name: .customLong("video-source"), help: "The camera of new calls: synthetic-camera, or v4l2:<device path>.")
+    var videoSource: String?
+
     mutating func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level: \(logLevel) is not one of trace, debug, info, notice, warning, error, critical")
@@ -123,7 +126,7 @@ struct ParleyDaemon: AsyncParsableCommand {
         let settings: [(String, String?)] = [
             ("socket", socket), ("state-dir", stateDirectory), ("port", port.map(String.init)), ("bind", bind),
             ("video-size", videoSize), ("frame-rate", frameRate), ("video-bitrate", videoBitrate),
-            ("audio-source", audioSource), ("audio-sink", audioSink),
+            ("audio-source", audioSource), ("audio-sink", audioSink), ("video-source", videoSource),
         ]
         do {
             for case (let key, let value?) in settings {
