@@ -114,15 +114,7 @@ public struct Y4MReader {
     ///
     /// - Throws: `DeviceError.notFound` if it cannot be read; `.unsupported` if it is not 4:2:0 Y4M.
     public init(path: String) throws(DeviceError) {
-        guard let file = fopen(path, "rb") else { throw .notFound(path) }
-        defer { fclose(file) }
-        var data: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            if count <= 0 { break }
-            data += chunk[..<count]
-        }
+        let data = try readWholeFile(path)
         guard let newline = data.firstIndex(of: 0x0A) else { throw .unsupported(device: path, reason: "no Y4M header") }
         let header = String(decoding: data[..<newline], as: UTF8.self).split(separator: " ")
         guard header.first == "YUV4MPEG2" else { throw .unsupported(device: path, reason: "not YUV4MPEG2") }
@@ -241,15 +233,7 @@ public struct WAVFile: Sendable {
     ///
     /// - Throws: `DeviceError.notFound` if it cannot be read; `.unsupported` if it is not 16-bit PCM WAVE.
     public init(path: String) throws(DeviceError) {
-        guard let file = fopen(path, "rb") else { throw .notFound(path) }
-        defer { fclose(file) }
-        var data: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            if count <= 0 { break }
-            data += chunk[..<count]
-        }
+        let data = try readWholeFile(path)
         func le(_ at: Int, _ count: Int) -> Int {
             (0..<count).reduce(0) { $0 | Int(data[at + $1]) << (8 * $1) }
         }
@@ -280,4 +264,18 @@ public struct WAVFile: Sendable {
         sampleRate = rate
         self.samples = samples
     }
+}
+
+/// The bytes of the file at `path`; `DeviceError.notFound` if it cannot be opened.
+func readWholeFile(_ path: String) throws(DeviceError) -> [UInt8] {
+    guard let file = fopen(path, "rb") else { throw .notFound(path) }
+    defer { fclose(file) }
+    var data: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let count = fread(&chunk, 1, chunk.count, file)
+        if count <= 0 { break }
+        data += chunk[..<count]
+    }
+    return data
 }

@@ -271,12 +271,7 @@ final class CallMediaPipeline: Sendable {
             recordings.record(frame, as: .localVideo, frameRate: settings.frameRate)
             do {
                 guard let encoded = try encoder.encode(frame) else { continue }
-                host.sendVideoFrame(encoded.payload, isKeyFrame: encoded.isKeyFrame, captureInstant: captured, call: call)
-                counters.withLock { counters in
-                    counters.videoFramesEncoded += 1
-                    counters.videoBytesEncoded += encoded.payload.count
-                    if encoded.isKeyFrame { counters.keyFramesEncoded += 1 }
-                }
+                send(encoded, captured: captured)
             } catch {
                 counters.withLock { $0.encodeFailures += 1 }
             }
@@ -362,12 +357,7 @@ final class CallMediaPipeline: Sendable {
                 guard let encoder else { continue }
                 if state.keyFrameWanted { encoder.forceKeyFrame() }
                 guard let encoded = try encoder.encode(frame) else { continue }
-                host.sendVideoFrame(encoded.payload, isKeyFrame: encoded.isKeyFrame, captureInstant: frame.captureInstant, call: call)
-                counters.withLock { counters in
-                    counters.videoFramesEncoded += 1
-                    counters.videoBytesEncoded += encoded.payload.count
-                    if encoded.isKeyFrame { counters.keyFramesEncoded += 1 }
-                }
+                send(encoded, captured: frame.captureInstant)
             } catch {
                 counters.withLock { $0.encodeFailures += 1 }
             }
@@ -397,18 +387,33 @@ final class CallMediaPipeline: Sendable {
             next = Self.sleep(until: next + interval, interval: interval, backlog: .milliseconds(500)) { _ in }
             // The microphone runs on while muted, so unmuting resumes the signal where the time is.
             let frame = microphone.nextFrame(sampleCount: samples, captureInstant: HostClock.now())
-            recordings.record(frame.samples, as: .localAudio)
-            guard state.sendsAudio else { continue }
-            do {
-                let encoded = try encoder.encode(frame)
-                host.sendAudio(encoded.payload, sampleCount: encoded.sampleCount, call: call)
-                counters.withLock { counters in
-                    counters.audioFramesEncoded += 1
-                    counters.audioBytesEncoded += encoded.payload.count
-                }
-            } catch {
-                counters.withLock { $0.encodeFailures += 1 }
+            send(frame, through: encoder, sending: state.sendsAudio)
+        }
+    }
+
+    /// Records a captured audio block and, unless muted, encodes and sends it.
+    private func send(_ frame: AudioFrame, through encoder: OpusEncoder, sending: Bool) {
+        recordings.record(frame.samples, as: .localAudio)
+        guard sending else { return }
+        do {
+            let encoded = try encoder.encode(frame)
+            host.sendAudio(encoded.payload, sampleCount: encoded.sampleCount, call: call)
+            counters.withLock { counters in
+                counters.audioFramesEncoded += 1
+                counters.audioBytesEncoded += encoded.payload.count
             }
+        } catch {
+            counters.withLock { $0.encodeFailures += 1 }
+        }
+    }
+
+    /// Sends an encoded video frame captured at `captured` and counts it.
+    private func send(_ encoded: EncodedVideoFrame, captured: MonotonicInstant) {
+        host.sendVideoFrame(encoded.payload, isKeyFrame: encoded.isKeyFrame, captureInstant: captured, call: call)
+        counters.withLock { counters in
+            counters.videoFramesEncoded += 1
+            counters.videoBytesEncoded += encoded.payload.count
+            if encoded.isKeyFrame { counters.keyFramesEncoded += 1 }
         }
     }
 
@@ -429,18 +434,7 @@ final class CallMediaPipeline: Sendable {
         for await frame in source.frames {
             let state = controls.withLock { $0 }
             guard state.isRunning, !Task.isCancelled else { break }
-            recordings.record(frame.samples, as: .localAudio)
-            guard state.sendsAudio else { continue }
-            do {
-                let encoded = try encoder.encode(frame)
-                host.sendAudio(encoded.payload, sampleCount: encoded.sampleCount, call: call)
-                counters.withLock { counters in
-                    counters.audioFramesEncoded += 1
-                    counters.audioBytesEncoded += encoded.payload.count
-                }
-            } catch {
-                counters.withLock { $0.encodeFailures += 1 }
-            }
+            send(frame, through: encoder, sending: state.sendsAudio)
         }
         source.stop()
     }
