@@ -1,7 +1,10 @@
+import Dispatch
+import Foundation
 import Glibc
 import ParleyBenchmarkSupport
 import ParleyMedia
 import ParleyWire
+import Synchronization
 
 /// The media work one direction of the call did in the measured window, as the two ends counted it:
 /// what the sender encoded and the receiver decoded.
@@ -197,4 +200,80 @@ func measureCodecsAndSources(_ work: DirectionWork, video: VideoParameters) thro
 /// A capture instant for frame `index`, at the nominal frame rate.
 private func instant(ofFrame index: Int, _ video: VideoParameters) -> MonotonicInstant {
     MonotonicInstant(nanoseconds: 1_000_000_000 + Int64(index) * 1_000_000_000 / Int64(video.frameRate))
+}
+
+/// Pass C: the codec work of pass A done the way a call does it — at the call's own pace, frame by
+/// frame, on the same threads as the engine (per direction: one video thread encoding at the frame rate
+/// and decoding what it encoded, one audio thread encoding and decoding every 20 ms), both directions at
+/// once. Only the codec calls are timed (thread CPU clock), so pictures and samples made outside them do
+/// not count. What it shows beside pass A: the codecs' own cost when they run cold every 33 or 20 ms on a
+/// machine that also runs their peers, which no engine can avoid.
+func measureCodecsPaced(_ works: [DirectionWork], video: VideoParameters) throws -> Double {
+    let total = Mutex(0.0)
+    let failure = Mutex<(any Error)?>(nil)
+    let group = DispatchGroup()
+    for work in works {
+        let videoWork = work
+        group.enter()
+        Thread.detachNewThread {
+            defer { group.leave() }
+            do {
+                let camera = try SyntheticCamera(width: video.width, height: video.height, frameRate: Double(video.frameRate))
+                let encoder = try VP8Encoder(configuration: video.encoderConfiguration)
+                let decoder = try VP8Decoder()
+                let keyFrames = keyFramePositions(videoWork)
+                var spent: Int64 = 0
+                var next = wallNanoseconds()
+                let interval = 1_000_000_000 / Int64(video.frameRate)
+                for index in 0..<videoWork.videoFramesEncoded {
+                    next += interval
+                    sleepUntil(wallNanoseconds: next)
+                    let frame = camera.frame(
+                        number: videoWork.firstFrameNumber &+ UInt32(index), captureInstant: instant(ofFrame: index, video))
+                    if keyFrames.contains(index) { encoder.forceKeyFrame() }
+                    let start = threadCPUNanoseconds()
+                    if let encoded = try encoder.encode(frame), index < videoWork.videoFramesDecoded {
+                        consume(try decoder.decode(encoded.payload))
+                    }
+                    spent += threadCPUNanoseconds() - start
+                }
+                total.withLock { $0 += Double(spent) / 1e9 }
+            } catch {
+                failure.withLock { $0 = error }
+            }
+        }
+        group.enter()
+        Thread.detachNewThread {
+            defer { group.leave() }
+            do {
+                var microphone = try SyntheticMicrophone()
+                let opus = try OpusEncoder()
+                let opusDecoder = try OpusDecoder()
+                let samples = OpusFrameDuration.milliseconds20.sampleCount
+                var spent: Int64 = 0
+                var next = wallNanoseconds()
+                for index in 0..<videoWork.audioFramesEncoded {
+                    next += 20_000_000
+                    sleepUntil(wallNanoseconds: next)
+                    let frame = microphone.nextFrame(sampleCount: samples, captureInstant: .zero)
+                    let start = threadCPUNanoseconds()
+                    let packet = try opus.encode(frame)
+                    if index < videoWork.audioPacketsDecoded { consume(try opusDecoder.decode(packet.payload)) }
+                    spent += threadCPUNanoseconds() - start
+                }
+                total.withLock { $0 += Double(spent) / 1e9 }
+            } catch {
+                failure.withLock { $0 = error }
+            }
+        }
+    }
+    group.wait()
+    if let error = failure.withLock({ $0 }) { throw error }
+    return total.withLock { $0 }
+}
+
+/// Sleeps until `wallNanoseconds()` reaches `deadline` (returns at once when it has).
+private func sleepUntil(wallNanoseconds deadline: Int64) {
+    var spec = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+    while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &spec, nil) == EINTR {}
 }

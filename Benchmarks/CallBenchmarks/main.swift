@@ -369,6 +369,7 @@ if options.keepState {
 print("measuring the baseline (the same frames, in this process)…")
 var codecsOnly: [CodecCPU] = []
 var withSources: [CodecCPU] = []
+var pacedCodecs = 0.0
 var baselineLoad = [loadAverage()]
 do {
     // A short unreported run first, so first-touch costs (pages, tables) fall on no measured figure.
@@ -378,12 +379,18 @@ do {
     _ = try measureCodecsOnly(warmUp, video: call.video)
     for sender in 0..<2 { codecsOnly.append(try measureCodecsOnly(call.work(from: sender), video: call.video)) }
     for sender in 0..<2 { withSources.append(try measureCodecsAndSources(call.work(from: sender), video: call.video)) }
+    print("measuring the paced baseline (the same codec work at the call's pace, \(fixed(call.seconds, 0)) s)…")
+    pacedCodecs = try measureCodecsPaced([call.work(from: 0), call.work(from: 1)], video: call.video)
     baselineLoad.append(loadAverage())
 } catch {
     print("parley-call-bench: the baseline failed — \(error)")
     exit(1)
 }
 report(call, codecsOnly: codecsOnly, withSources: withSources, baselineLoad: baselineLoad, options: options)
+print("")
+print("| paced baseline (pass C: the codec work of (a) at the call's pace, on a thread per medium and direction, codec calls timed) | CPU | daemons ÷ paced |")
+print("|---|---|---|")
+print("| (c) codecs only, paced | \(fixed(pacedCodecs)) s | **\(fixed(call.cpuSeconds.reduce(0, +) / max(pacedCodecs, 1e-9), 3))** |")
 for line in stops { print(line) }
 let moved = call.window.allSatisfy { $0.videoFramesDecoded > 0 && $0.audioPacketsReceived > 0 }
 if !moved {
