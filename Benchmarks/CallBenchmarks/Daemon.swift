@@ -51,7 +51,7 @@ final class Daemon {
         while clock.now < end {
             guard !hasExited() else { throw BenchmarkFailure("parleyd \(name) exited while starting; see \(logPath)") }
             if let client = try? ControlClient(connectingTo: socketPath) {
-                if let health = try? await client.call(method("Engine/Health"), deadline: .seconds(2)),
+                if let health = try? await client.call(MethodName.v1("Engine/Health"), deadline: .seconds(2)),
                     health["status"]?.text == "SERVING"
                 {
                     self.client = client
@@ -68,7 +68,7 @@ final class Daemon {
     func call(_ name: String, _ params: JSONObject = [:], deadline: Duration = .seconds(10)) async throws -> JSONValue {
         guard let client else { throw BenchmarkFailure("parleyd \(self.name) is not connected") }
         do {
-            return try await client.call(method(name), params: params, deadline: deadline)
+            return try await client.call(MethodName.v1(name), params: params, deadline: deadline)
         } catch {
             throw BenchmarkFailure("parleyd \(self.name): \(name) failed: \(error)")
         }
@@ -115,24 +115,3 @@ final class Daemon {
     }
 }
 
-/// `parley.v1.<name>`.
-func method(_ name: String) -> MethodName {
-    guard let parsed = try? MethodName(parsing: "parley.v1.\(name)") else { preconditionFailure("bad method \(name)") }
-    return parsed
-}
-
-extension JSONValue {
-    /// The member at a dotted path (`video.width`), or nil.
-    subscript(path: String) -> JSONValue? {
-        var current: JSONValue? = self
-        for key in path.split(separator: ".") {
-            guard case .object(let object)? = current else { return nil }
-            current = object[String(key)]
-        }
-        return current
-    }
-
-    var text: String? { if case .string(let value) = self { value } else { nil } }
-    var double: Double? { if case .number(let value) = self { value.double } else { nil } }
-    var elements: [JSONValue] { if case .array(let values) = self { values } else { [] } }
-}

@@ -53,7 +53,7 @@ final class Daemon: Sendable {
         let end = clock.now + .seconds(15)
         while clock.now < end {
             if let client = try? ControlClient(connectingTo: socketPath),
-                (try? await client.call(method("Engine/Health"))) != nil
+                (try? await client.call(MethodName.v1("Engine/Health"))) != nil
             {
                 client.close()
                 return
@@ -106,12 +106,6 @@ enum DaemonError: Error, CustomStringConvertible {
     }
 }
 
-/// `parley.v1.<name>`.
-func method(_ name: String) -> MethodName {
-    guard let parsed = try? MethodName(parsing: "parley.v1.\(name)") else { preconditionFailure("bad method \(name)") }
-    return parsed
-}
-
 /// Every request and reply a test exchanged, for checking against the JSON Schemas.
 final class TrafficRecorder: Sendable {
     struct Exchange: Sendable {
@@ -126,7 +120,7 @@ final class TrafficRecorder: Sendable {
     /// Calls `name` on `client`, recording the exchange.
     @discardableResult
     func call(_ client: ControlClient, _ name: String, _ params: JSONObject = [:], deadline: Duration? = nil) async throws -> JSONValue {
-        let result = try await client.call(method(name), params: params, deadline: deadline)
+        let result = try await client.call(MethodName.v1(name), params: params, deadline: deadline)
         exchanges.withLock { $0.append(Exchange(method: name, params: params, result: result, events: [])) }
         return result
     }
@@ -155,7 +149,7 @@ final class EventLog: Sendable {
         var params: JSONObject = [:]
         if let statsInterval { params["stats_interval_ms"] = .number(JSONNumber(statsInterval)) }
         let watchParams = params
-        let stream = client.stream(method("Calls/Watch"), params: params)
+        let stream = client.stream(MethodName.v1("Calls/Watch"), params: params)
         task.withLock { task in
             task = Task { [store] in
                 do {
@@ -186,27 +180,6 @@ final class EventLog: Sendable {
     func stop() {
         task.withLock { $0?.cancel() }
     }
-}
-
-extension JSONValue {
-    /// The member at a dotted path (`call.state`), or nil.
-    subscript(path: String) -> JSONValue? {
-        var current: JSONValue? = self
-        for key in path.split(separator: ".") {
-            guard case .object(let object)? = current else { return nil }
-            current = object[String(key)]
-        }
-        return current
-    }
-
-    /// The string, if this is one.
-    var text: String? { if case .string(let value) = self { value } else { nil } }
-
-    /// The number as a Double, if this is one.
-    var double: Double? { if case .number(let value) = self { value.double } else { nil } }
-
-    /// The array's elements, if this is one.
-    var elements: [JSONValue] { if case .array(let values) = self { values } else { [] } }
 }
 
 /// Matchers for `Calls/Watch` events.

@@ -98,7 +98,7 @@ struct EngineProcessTests {
         #expect((inbound(statsB, "audio")?["packetsReceived"]?.double ?? 0) > 0)
         // The same offer a second time is a replay: refused, naming the field.
         await #expect {
-            try await b.call(method("Calls/AcceptOffer"), params: ["offer": .string(offer)])
+            try await b.call(MethodName.v1("Calls/AcceptOffer"), params: ["offer": .string(offer)])
         } throws: { error in
             guard case ControlClientError.status(.invalidArgument, _, let details) = error else { return false }
             return details?["field"] == "params.offer"
@@ -171,7 +171,7 @@ struct EngineProcessTests {
         #expect(gaps.isEmpty == false && abs(gaps[gaps.count / 2] - 500) < 20, "median marker spacing \(gaps) ms")
         // A relative path is refused, naming the member.
         await #expect {
-            try await call.b.call(method("Calls/Record"), params: ["call_id": .string(call.callB), "local_audio": "x.wav"])
+            try await call.b.call(MethodName.v1("Calls/Record"), params: ["call_id": .string(call.callB), "local_audio": "x.wav"])
         } throws: { error in
             guard case ControlClientError.status(.invalidArgument, _, let details) = error else { return false }
             return details?["field"] == "params.local_audio"
@@ -221,7 +221,7 @@ struct EngineProcessTests {
         let stranger = IdentityKeyPair().publicKey.base64URL  // a valid key nobody runs
         await #expect {
             try await a.call(
-                method("Calls/Dial"), params: ["peer": .string(stranger), "address": .string(addressB), "timeout_ms": 2_000, "wait": true])
+                MethodName.v1("Calls/Dial"), params: ["peer": .string(stranger), "address": .string(addressB), "timeout_ms": 2_000, "wait": true])
         } throws: { error in
             guard case ControlClientError.status(.unavailable, let message, let details) = error else { return false }
             return message.contains(addressB) && message.contains(stranger) && details?["end_reason"] == "handshake_timeout"
@@ -240,7 +240,7 @@ struct EngineProcessTests {
     func pythonExamplePlacesACall() async throws {
         let pair = try await DaemonPair.start(bArguments: ["--auto-answer"])
         let b = try pair.b.client()
-        let uri = try #require(try await b.call(method("Identity/Get"))["uri"]?.text)
+        let uri = try #require(try await b.call(MethodName.v1("Identity/Get"))["uri"]?.text)
         let python = Process()
         python.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         python.arguments = [

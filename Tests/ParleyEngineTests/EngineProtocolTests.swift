@@ -27,35 +27,35 @@ struct EngineProtocolTests {
     func badRequestsGetTheirStatusAndField() async throws {
         let daemon = try await Daemon("proto")
         let client = try daemon.client()
-        await expectFailure(.unimplemented) { _ = try await client.call(method("Calls/Dail")) }
-        await expectFailure(.invalidArgument, field: "params.call_id") { _ = try await client.call(method("Calls/Get")) }
+        await expectFailure(.unimplemented) { _ = try await client.call(MethodName.v1("Calls/Dail")) }
+        await expectFailure(.invalidArgument, field: "params.call_id") { _ = try await client.call(MethodName.v1("Calls/Get")) }
         await expectFailure(.invalidArgument, field: "params.call_id") {
-            _ = try await client.call(method("Calls/Get"), params: ["call_id": 5])
+            _ = try await client.call(MethodName.v1("Calls/Get"), params: ["call_id": 5])
         }
         await expectFailure(.invalidArgument, field: "params.verbose") {
-            _ = try await client.call(method("Calls/List"), params: ["verbose": true])
+            _ = try await client.call(MethodName.v1("Calls/List"), params: ["verbose": true])
         }
         await expectFailure(.notFound, field: "params.call_id") {
-            _ = try await client.call(method("Calls/Hangup"), params: ["call_id": "call-99"])
+            _ = try await client.call(MethodName.v1("Calls/Hangup"), params: ["call_id": "call-99"])
         }
         await expectFailure(.invalidArgument, field: "params.peer") {
-            _ = try await client.call(method("Calls/Dial"), params: ["peer": "parley:not-a-key", "address": "127.0.0.1:9"])
+            _ = try await client.call(MethodName.v1("Calls/Dial"), params: ["peer": "parley:not-a-key", "address": "127.0.0.1:9"])
         }
         await expectFailure(.invalidArgument, field: "params.address") {
-            _ = try await client.call(method("Calls/Dial"), params: ["peer": .string(IdentityKeyPair().publicKey.base64URL)])
+            _ = try await client.call(MethodName.v1("Calls/Dial"), params: ["peer": .string(IdentityKeyPair().publicKey.base64URL)])
         }
-        let own = try #require(try await client.call(method("Identity/Get"))["uri"]?.text)
+        let own = try #require(try await client.call(MethodName.v1("Identity/Get"))["uri"]?.text)
         await expectFailure(.invalidArgument, field: "params.peer") {
-            _ = try await client.call(method("Calls/Dial"), params: ["peer": .string(own)])
+            _ = try await client.call(MethodName.v1("Calls/Dial"), params: ["peer": .string(own)])
         }
         await expectFailure(.invalidArgument, field: "params.width") {
-            _ = try await client.call(method("Calls/SetVideo"), params: ["call_id": "call-1", "width": 7])
+            _ = try await client.call(MethodName.v1("Calls/SetVideo"), params: ["call_id": "call-1", "width": 7])
         }
         await expectFailure(.notFound, field: "params.video_source") {
-            _ = try await client.call(method("Devices/Select"), params: ["video_source": "/dev/video9"])
+            _ = try await client.call(MethodName.v1("Devices/Select"), params: ["video_source": "/dev/video9"])
         }
         await expectFailure(.invalidArgument, field: "params.audio_source") {
-            _ = try await client.call(method("Devices/Select"), params: ["audio_source": "synthetic-camera"])
+            _ = try await client.call(MethodName.v1("Devices/Select"), params: ["audio_source": "synthetic-camera"])
         }
         client.close()
         await daemon.stop()
@@ -70,7 +70,7 @@ struct EngineProtocolTests {
         let start = clock.now
         await expectFailure(.deadlineExceeded) {
             _ = try await client.call(
-                method("Calls/Dial"), params: ["peer": .string(nobody), "address": "127.0.0.1:9", "wait": true],
+                MethodName.v1("Calls/Dial"), params: ["peer": .string(nobody), "address": "127.0.0.1:9", "wait": true],
                 deadline: .milliseconds(300))
         }
         #expect(clock.now - start < .seconds(5))
@@ -82,15 +82,15 @@ struct EngineProtocolTests {
     func engineMethodsAnswer() async throws {
         let daemon = try await Daemon("engine")
         let client = try daemon.client()
-        let version = try await client.call(method("Engine/Version"))
+        let version = try await client.call(MethodName.v1("Engine/Version"))
         #expect(version["control_protocol"] == 1)
-        let described = try await client.call(method("Engine/Describe"))
+        let described = try await client.call(MethodName.v1("Engine/Describe"))
         let names = Set(described["services"]?.elements.flatMap { $0["methods"]?.elements ?? [] }.compactMap { $0["full_name"]?.text } ?? [])
         #expect(names == Set(ControlCatalog.version1.map(\.name.description)))
-        let state = try await client.call(method("Engine/State"))
-        #expect(state["identity.key"] == (try await client.call(method("Identity/Get")))["key"])
+        let state = try await client.call(MethodName.v1("Engine/State"))
+        #expect(state["identity.key"] == (try await client.call(MethodName.v1("Identity/Get")))["key"])
         #expect(state["engine.udp.addresses"]?.elements.isEmpty == false)
-        let devices = try await client.call(method("Devices/List"))
+        let devices = try await client.call(MethodName.v1("Devices/List"))
         let sources = devices["sources"]?.elements.compactMap { $0["id"]?.text } ?? []
         #expect(sources.contains("synthetic-camera") && sources.contains("synthetic-microphone"))
         client.close()
@@ -105,8 +105,8 @@ struct EngineProtocolTests {
         _ = await first.first { $0["type"]?.text == "snapshot" }
         _ = await second.first { $0["type"]?.text == "snapshot" }
         let b = try pair.b.client()
-        let uri = try #require(try await b.call(method("Identity/Get"))["uri"]?.text)
-        _ = try await pair.a.client().call(method("Calls/Dial"), params: ["peer": .string(uri)])
+        let uri = try #require(try await b.call(MethodName.v1("Identity/Get"))["uri"]?.text)
+        _ = try await pair.a.client().call(MethodName.v1("Calls/Dial"), params: ["peer": .string(uri)])
         let one = await first.first(where: Events.isIncomingCall)
         let two = await second.first(where: Events.isIncomingCall)
         #expect(one != nil && one == two)

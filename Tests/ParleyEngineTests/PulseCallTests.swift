@@ -24,7 +24,7 @@ struct PulseCallTests {
         let pair = try await DaemonPair(a: startedA, b: startedB)
         let a = try pair.a.client()
         let b = try pair.b.client()
-        let devices = try await a.call(method("Devices/List"))
+        let devices = try await a.call(MethodName.v1("Devices/List"))
         let sources = devices["sources"]?.elements.compactMap { $0["id"]?.text } ?? []
         #expect(sources.contains("pulse:parley_test.monitor"), "sources: \(sources)")
         let sinks = devices["sinks"]?.elements.compactMap { $0["id"]?.text } ?? []
@@ -42,18 +42,18 @@ struct PulseCallTests {
                 player.play(microphone.nextFrame(sampleCount: 960, captureInstant: .zero))
             }
         }
-        let uriB = try #require(try await b.call(method("Identity/Get"))["uri"]?.text)
-        let call = try await a.call(method("Calls/Dial"), params: ["peer": .string(uriB), "wait": true])
+        let uriB = try #require(try await b.call(MethodName.v1("Identity/Get"))["uri"]?.text)
+        let call = try await a.call(MethodName.v1("Calls/Dial"), params: ["peer": .string(uriB), "wait": true])
         let callA = try #require(call["call_id"]?.text)
-        let calls = try await b.call(method("Calls/List"))["calls"]?.elements ?? []
+        let calls = try await b.call(MethodName.v1("Calls/List"))["calls"]?.elements ?? []
         let callB = try #require(calls.first?["call_id"]?.text)
         let recording = pair.b.directory.appendingPathComponent("from-pulse.wav").path
-        _ = try await b.call(method("Calls/Record"), params: ["call_id": .string(callB), "received_audio": .string(recording)])
+        _ = try await b.call(MethodName.v1("Calls/Record"), params: ["call_id": .string(callB), "received_audio": .string(recording)])
         // Meanwhile, B's playback into PulseAudio: what B pulls from its jitter buffer reaches its sink.
         let heard = try await playbackReachesPulseAudio(on: pair, call: callB)
         #expect(heard >= 3, "markers captured from the monitor of B's playback sink: \(heard)")
-        _ = try await b.call(method("Calls/Record"), params: ["call_id": .string(callB), "received_audio": .null])
-        let stats = try await a.call(method("Calls/Stats"), params: ["call_id": .string(callA)])
+        _ = try await b.call(MethodName.v1("Calls/Record"), params: ["call_id": .string(callB), "received_audio": .null])
+        let stats = try await a.call(MethodName.v1("Calls/Stats"), params: ["call_id": .string(callA)])
         playing.cancel()
         player.stop()
         connection.close()

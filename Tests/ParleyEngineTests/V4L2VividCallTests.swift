@@ -35,27 +35,27 @@ struct V4L2VividCallTests {
         let pair = try await DaemonPair(a: startedA, b: startedB)
         let a = try pair.a.client()
         let b = try pair.b.client()
-        let sources = try await a.call(method("Devices/List"))["sources"]?.elements.compactMap { $0["id"]?.text } ?? []
+        let sources = try await a.call(MethodName.v1("Devices/List"))["sources"]?.elements.compactMap { $0["id"]?.text } ?? []
         #expect(sources.contains("v4l2:\(camera.path)"), "sources: \(sources)")
-        let uriB = try #require(try await b.call(method("Identity/Get"))["uri"]?.text)
-        _ = try await a.call(method("Calls/Dial"), params: ["peer": .string(uriB), "wait": true, "timeout_ms": 60_000])
-        let callB = try #require(try await b.call(method("Calls/List"))["calls"]?.elements.first?["call_id"]?.text)
-        let callA = try #require(try await a.call(method("Calls/List"))["calls"]?.elements.first?["call_id"]?.text)
+        let uriB = try #require(try await b.call(MethodName.v1("Identity/Get"))["uri"]?.text)
+        _ = try await a.call(MethodName.v1("Calls/Dial"), params: ["peer": .string(uriB), "wait": true, "timeout_ms": 60_000])
+        let callB = try #require(try await b.call(MethodName.v1("Calls/List"))["calls"]?.elements.first?["call_id"]?.text)
+        let callA = try #require(try await a.call(MethodName.v1("Calls/List"))["calls"]?.elements.first?["call_id"]?.text)
         // Under emulation opening the camera (enumerating its modes) takes seconds: wait for video.
         func decodedAtB() async throws -> Double {
-            let stats = try await b.call(method("Calls/Stats"), params: ["call_id": .string(callB)])
+            let stats = try await b.call(MethodName.v1("Calls/Stats"), params: ["call_id": .string(callB)])
             return inbound(stats, "video")?["framesDecoded"]?.double ?? 0
         }
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(90)
         while try await decodedAtB() < 2, clock.now < deadline { try await Task.sleep(for: .milliseconds(500)) }
         let recording = pair.b.directory.appendingPathComponent("vivid.y4m").path
-        _ = try await b.call(method("Calls/Record"), params: ["call_id": .string(callB), "received_video": .string(recording)])
+        _ = try await b.call(MethodName.v1("Calls/Record"), params: ["call_id": .string(callB), "received_video": .string(recording)])
         let before = try await decodedAtB()
         while try await decodedAtB() < before + 5, clock.now < deadline { try await Task.sleep(for: .milliseconds(500)) }
-        _ = try await b.call(method("Calls/Record"), params: ["call_id": .string(callB), "received_video": .null])
-        let sent = try await a.call(method("Calls/Stats"), params: ["call_id": .string(callA)])
-        let received = try await b.call(method("Calls/Stats"), params: ["call_id": .string(callB)])
+        _ = try await b.call(MethodName.v1("Calls/Record"), params: ["call_id": .string(callB), "received_video": .null])
+        let sent = try await a.call(MethodName.v1("Calls/Stats"), params: ["call_id": .string(callA)])
+        let received = try await b.call(MethodName.v1("Calls/Stats"), params: ["call_id": .string(callB)])
         let diagnosis = "A sent \(sent["outbound"] ?? .null) media \(sent["media"] ?? .null); B got \(received["inbound"] ?? .null); A's log:\n\(pair.a.logText)"
 
         var reader = try #require(try? Y4MReader(path: recording), "no video recorded: \(diagnosis)")
