@@ -1,4 +1,4 @@
-// recvmmsg(2) is a GNU extension: declared only with _GNU_SOURCE, which must come before any include.
+// recvmmsg(2) and sendmmsg(2) are GNU extensions: declared only with _GNU_SOURCE, which must come before any include.
 #define _GNU_SOURCE
 #include "parley_opus.h"
 #include "parley_vpx.h"
@@ -63,6 +63,10 @@ int parley_v4l2_ioctl(int fd, unsigned long request, void *argument) {
 
 int parley_recvmmsg(int descriptor, void *messages, unsigned int count, int flags, struct timespec *timeout) {
     return recvmmsg(descriptor, (struct mmsghdr *)messages, count, flags, timeout);
+}
+
+int parley_sendmmsg(int descriptor, void *messages, unsigned int count, int flags) {
+    return sendmmsg(descriptor, (struct mmsghdr *)messages, count, flags);
 }
 
 #include <pthread.h>

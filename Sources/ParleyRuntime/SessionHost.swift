@@ -2,6 +2,7 @@ public import ParleyCrypto
 public import ParleyJitter
 public import ParleySession
 public import ParleyWire
+import CParleyShims
 import Dispatch
 import Synchronization
 
@@ -15,12 +16,16 @@ import Synchronization
 /// raising events), binds a peer's address in the router once its channel authenticated a datagram from
 /// it, and lets go of ended sessions once drained.
 ///
-/// **Threading.** `start()` runs the loop on one dedicated thread, which alone owns the socket, the
-/// router and the sessions (they are not `Sendable`). The public methods may be called from any thread
-/// or task: each posts a command to a lock-protected queue and wakes the loop through a pipe; the loop
-/// executes queued commands between waits. Methods with a result are `async` and resume when the loop
-/// has answered. The incoming-call policy runs on the loop thread: it must decide quickly and must not
-/// call back into the host synchronously.
+/// **Threading.** `start()` runs the loop on one dedicated thread, which waits for datagrams, timers and
+/// commands. The socket, the router and the sessions (not `Sendable`) sit behind one lock: the loop
+/// thread holds it while it works and never while it waits. The media methods — `sendAudio`,
+/// `sendVideoFrame`, `pullAudio`, `videoFrameDecoded` — and the statistics run on the calling thread
+/// under that lock and send what they produce themselves, so a frame costs the loop thread no wake-up
+/// (on a machine where a wake-up costs tens of microseconds, most of the network path's CPU); they wake
+/// the loop only if they moved a session's next deadline before the loop's planned wake-up. The other
+/// methods post a command to a lock-protected queue and wake the loop through a pipe; methods with a
+/// result are `async` and resume when the loop has answered. The incoming-call policy runs on the loop
+/// thread under the lock: it must decide quickly and must not call back into the host synchronously.
 ///
 /// **Events.** `events` carries everything the sessions report, tagged with the call's handle, and the
 /// incoming-call notifications. It buffers without bound: the owner should consume it. It finishes once
@@ -73,7 +78,7 @@ public final class SessionHost: Sendable {
         let loop = HostLoop(
             socket: socket, identity: identity, capabilities: capabilities, configuration: configuration,
             makeDecoder: audioDecoderFactory, policy: incomingPolicy, events: continuation)
-        shared = HostShared(waker: waker, loop: loop)
+        shared = HostShared(waker: waker, loop: loop, socketDescriptor: socket.descriptor)
     }
 
     deinit {
@@ -123,21 +128,19 @@ public final class SessionHost: Sendable {
     /// Sends one encoded Opus packet of `sampleCount` samples on `call`'s audio stream (counted and not
     /// sent unless the call is active).
     public func sendAudio(_ packet: [UInt8], sampleCount: Int, call: CallHandle) {
-        shared.post(.sendAudio(packet, sampleCount, call))
+        shared.direct { $0.sendAudio(packet, sampleCount: sampleCount, call: call) }
     }
 
     /// Sends one encoded VP8 frame captured at `captureInstant` (a `HostClock.now()` instant) on `call`'s
     /// video stream.
     public func sendVideoFrame(_ frame: [UInt8], isKeyFrame: Bool, captureInstant: MonotonicInstant, call: CallHandle) {
-        shared.post(.sendVideo(frame, isKeyFrame, captureInstant, call))
+        shared.direct { $0.sendVideoFrame(frame, isKeyFrame: isKeyFrame, captureInstant: captureInstant, call: call) }
     }
 
     /// The next `sampleCount` samples (per channel, 48 kHz) of `call`'s incoming audio, for playout now;
     /// nil for an unknown call or one without incoming audio.
     public func pullAudio(sampleCount: Int, call: CallHandle) async -> AudioPlayout? {
-        await withCheckedContinuation { (continuation: CheckedContinuation<AudioPlayout?, Never>) in
-            if !shared.post(.pullAudio(sampleCount, call, continuation)) { continuation.resume(returning: nil) }
-        }
+        pullAudioBlocking(sampleCount: sampleCount, call: call)
     }
 
     /// `pullAudio(sampleCount:call:)` for a dedicated playout thread: blocks the calling thread until
@@ -145,22 +148,12 @@ public final class SessionHost: Sendable {
     /// cooperative pool (it would hold one of its threads) or from the incoming-call policy (the loop's
     /// own thread: it would wait for itself).
     public func pullAudioBlocking(sampleCount: Int, call: CallHandle) -> AudioPlayout? {
-        let answered = DispatchSemaphore(value: 0)
-        let result = Mutex<AudioPlayout?>(nil)
-        let posted = shared.post(
-            .run(
-                { loop in
-                    result.withLock { $0 = loop.pullAudio(sampleCount: sampleCount, call: call) }
-                    answered.signal()
-                }, abandon: { answered.signal() }))
-        guard posted else { return nil }
-        answered.wait()
-        return result.withLock { $0 }
+        shared.direct { $0.pullAudio(sampleCount: sampleCount, call: call) }
     }
 
     /// Reports that the owner decoded a frame it got from a `.videoFrame` event of `call`.
     public func videoFrameDecoded(_ frame: IncomingVideoFrame, call: CallHandle) {
-        shared.post(.videoFrameDecoded(frame, call))
+        shared.direct { $0.videoFrameDecoded(frame, call: call) }
     }
 
     /// Reports that a frame from a `.videoFrame` event of `call` could not be decoded (the receiver asks
@@ -259,16 +252,12 @@ public final class SessionHost: Sendable {
 
     /// The host's counters (zero-valued once stopped).
     public func statistics() async -> SessionHostStatistics {
-        await withCheckedContinuation { (continuation: CheckedContinuation<SessionHostStatistics, Never>) in
-            if !shared.post(.statistics(continuation)) { continuation.resume(returning: SessionHostStatistics()) }
-        }
+        shared.direct { $0.statistics }
     }
 
     /// A snapshot of `call`'s counters; nil for an unknown call.
     public func callStatistics(_ call: CallHandle) async -> CallStatistics? {
-        await withCheckedContinuation { (continuation: CheckedContinuation<CallStatistics?, Never>) in
-            if !shared.post(.callStatistics(call, continuation)) { continuation.resume(returning: nil) }
-        }
+        shared.direct { $0.callStatistics(call) }
     }
 }
 
@@ -276,12 +265,6 @@ public final class SessionHost: Sendable {
 enum HostCommand: Sendable {
     case dial(IdentityPublicKey, SocketAddress, CallParameters, Duration?, CheckedContinuation<Result<CallHandle, SessionHostError>, Never>)
     case hangUp(CallHandle)
-    case sendAudio([UInt8], Int, CallHandle)
-    case sendVideo([UInt8], Bool, MonotonicInstant, CallHandle)
-    case pullAudio(Int, CallHandle, CheckedContinuation<AudioPlayout?, Never>)
-    case videoFrameDecoded(IncomingVideoFrame, CallHandle)
-    case statistics(CheckedContinuation<SessionHostStatistics, Never>)
-    case callStatistics(CallHandle, CheckedContinuation<CallStatistics?, Never>)
     case stop(CheckedContinuation<Void, Never>?)
     /// Runs `body` on the loop thread; `abandon` instead if the loop will never run it.
     case run(@Sendable (HostLoop) -> Void, abandon: @Sendable () -> Void)
@@ -291,17 +274,14 @@ enum HostCommand: Sendable {
         switch self {
         case .run(_, let abandon): abandon()
         case .dial(_, _, _, _, let continuation): continuation.resume(returning: .failure(.stopped))
-        case .pullAudio(_, _, let continuation): continuation.resume(returning: nil)
-        case .statistics(let continuation): continuation.resume(returning: SessionHostStatistics())
-        case .callStatistics(_, let continuation): continuation.resume(returning: nil)
         case .stop(let continuation): continuation?.resume()
-        case .hangUp, .sendAudio, .sendVideo, .videoFrameDecoded: break
+        case .hangUp: break
         }
     }
 }
 
-/// What the public face and the loop thread share: the command queue, the wake-up pipe, and the loop
-/// itself until its thread takes it.
+/// What the public face and the loop thread share: the command queue, the wake-up pipe, and the loop's
+/// state behind its lock.
 final class HostShared: Sendable {
     private struct Inbox {
         var commands: [HostCommand] = []
@@ -312,11 +292,14 @@ final class HostShared: Sendable {
 
     let waker: HostWaker
     private let inbox = Mutex(Inbox())
-    private let parkedLoop: Mutex<HostLoop?>
+    private let loop: LockedHostLoop
+    /// The socket the loop thread waits on (owned by the loop; open as long as this object lives).
+    private let socketDescriptor: Int32
 
-    init(waker: HostWaker, loop: sending HostLoop) {
+    init(waker: HostWaker, loop: sending HostLoop, socketDescriptor: Int32) {
         self.waker = waker
-        parkedLoop = Mutex(loop)
+        self.loop = LockedHostLoop(loop)
+        self.socketDescriptor = socketDescriptor
     }
 
     /// Queues `command` and wakes the loop; false (nothing queued) once the host closed.
@@ -333,8 +316,16 @@ final class HostShared: Sendable {
         return true
     }
 
+    /// Runs `body` on the loop's state on the calling thread, under its lock; then wakes the loop thread
+    /// if `body` moved a deadline before the loop's planned wake-up.
+    func direct<Result: Sendable>(_ body: (HostLoop) -> Result) -> Result {
+        let (result, wake) = loop.withLoop { loop in (body(loop), loop.takeWakeNeeded()) }
+        if wake { waker.wake() }
+        return result
+    }
+
     /// The queued commands, in order (the loop calls this after draining the pipe).
-    func takeCommands() -> [HostCommand] {
+    private func takeCommands() -> [HostCommand] {
         inbox.withLock { inbox in
             inbox.wakePending = false
             defer { inbox.commands.removeAll() }
@@ -343,7 +334,7 @@ final class HostShared: Sendable {
     }
 
     /// Refuses further commands and hands back those still queued.
-    func close() -> [HostCommand] {
+    private func close() -> [HostCommand] {
         inbox.withLock { inbox in
             inbox.isClosed = true
             defer { inbox.commands.removeAll() }
@@ -358,9 +349,36 @@ final class HostShared: Sendable {
             return !inbox.isStarted
         }
         guard first else { return }
-        startDetachedThread(name: "parley-host") { [self] in
-            guard let loop = parkedLoop.withLock({ $0.take() }) else { return }
-            loop.run(self)
+        startDetachedThread(name: "parley-host") { [self] in run() }
+    }
+
+    /// The loop thread: turns (datagrams, timers, commands) under the lock, waits without it, until
+    /// stopped with every call ended; then refuses further commands and finishes the events.
+    private func run() {
+        _ = parley_set_thread_nice(HostLoop.threadNice)
+        var readable = false
+        while true {
+            waker.drain()
+            let commands = takeCommands()
+            guard let wait = loop.withLoop({ $0.turn(socketReadable: readable, commands: commands) }) else { break }
+            readable = waker.wait(withSocket: socketDescriptor, timeout: wait)
         }
+        let remaining = close()
+        loop.withLoop { $0.finish(commands: remaining) }
+    }
+}
+
+/// The loop's state and the lock every access takes.
+private final class LockedHostLoop: @unchecked Sendable {
+    // @unchecked: `loop` is only touched inside `withLoop`, under `lock`.
+    private let lock = Mutex(())
+    private let loop: HostLoop
+
+    init(_ loop: sending HostLoop) {
+        self.loop = loop
+    }
+
+    func withLoop<Result>(_ body: (HostLoop) -> Result) -> Result {
+        lock.withLock { _ in body(loop) }
     }
 }

@@ -25,7 +25,9 @@ private final class HostedCall {
     }
 }
 
-/// The loop thread's state and work: socket, router, responder, sessions. Touched by one thread only.
+/// The host's state and work: socket, router, responder, sessions. Not thread-safe: `HostShared` holds
+/// it under a lock, taken by the loop thread for each turn and by other threads for the inputs they hand
+/// over directly (media frames, audio pulls, statistics).
 final class HostLoop {
     private let socket: UDPSocket
     private let batch = ReceiveBatch(capacity: 64, maximumDatagramSize: 2_048)
@@ -70,29 +72,50 @@ final class HostLoop {
     /// the codecs when cores are scarce (applied only where permitted, e.g. as root).
     static let threadNice: Int32 = -10
 
-    /// Runs until stopped and every call ended; then refuses further commands and finishes `events`.
-    func run(_ shared: HostShared) {
-        _ = parley_set_thread_nice(Self.threadNice)
-        while true {
-            shared.waker.drain()
-            for command in shared.takeCommands() {
-                execute(command)
-            }
-            if isStopping, calls.isEmpty { break }
-            let deadline = earliestDeadline()
-            var wait = Self.longestWait
-            if let deadline { wait = min(wait, max(.zero, deadline - HostClock.now())) }
-            if shared.waker.wait(with: socket, timeout: wait) {
-                receiveWaiting()
-            }
-            fireTimers()
+    /// The socket's descriptor, for the loop thread's wait (read outside the lock).
+    var socketDescriptor: Int32 { socket.descriptor }
+
+    /// When the loop thread's current wait ends (nil while it works): an input handled on another thread
+    /// that moves a session's deadline before it must wake the loop.
+    private var plannedWake: MonotonicInstant?
+    /// Set when such an input moved a deadline before `plannedWake`; taken by `takeWakeNeeded()`.
+    private var wakeNeeded = false
+
+    /// One turn of the loop thread: the datagrams waiting (if the socket was readable), due timers and
+    /// queued commands. Returns how long to wait for the next input, or nil once stopped with every call
+    /// ended.
+    func turn(socketReadable: Bool, commands: [HostCommand]) -> Duration? {
+        plannedWake = nil
+        wakeNeeded = false
+        if socketReadable { receiveWaiting() }
+        fireTimers()
+        for command in commands {
+            execute(command)
         }
-        for command in shared.close() {
+        if isStopping, calls.isEmpty { return nil }
+        let now = HostClock.now()
+        var wait = Self.longestWait
+        if let deadline = earliestDeadline() { wait = min(wait, max(.zero, deadline - now)) }
+        plannedWake = now + wait
+        return wait
+    }
+
+    /// The loop's last act: the commands that came after it stopped, the stop waiters, the end of `events`.
+    func finish(commands: [HostCommand]) {
+        plannedWake = nil
+        for command in commands {
             execute(command)
         }
         for waiter in stopWaiters { waiter.resume() }
         stopWaiters.removeAll()
         events.finish()
+    }
+
+    /// Whether an input handled on another thread since the loop thread began its wait needs it sooner
+    /// (and forgets it).
+    func takeWakeNeeded() -> Bool {
+        defer { wakeNeeded = false }
+        return wakeNeeded
     }
 
     /// The earliest instant a session or a ringing call needs the loop (nil: none).
@@ -136,28 +159,6 @@ final class HostLoop {
             guard let call = calls[handle] else { return }
             call.session.hangUp(now: now)
             drain(call)
-        case .sendAudio(let packet, let sampleCount, let handle):
-            guard let call = calls[handle] else { return }
-            call.session.sendAudio(packet, sampleCount: sampleCount, now: now)
-            drain(call)
-        case .sendVideo(let frame, let isKeyFrame, let captureInstant, let handle):
-            guard let call = calls[handle] else { return }
-            call.session.sendVideoFrame(frame, isKeyFrame: isKeyFrame, captureInstant: captureInstant, now: now)
-            drain(call)
-        case .pullAudio(let sampleCount, let handle, let continuation):
-            continuation.resume(returning: pullAudio(sampleCount: sampleCount, call: handle))
-        case .videoFrameDecoded(let frame, let handle):
-            guard let call = calls[handle] else { return }
-            call.session.videoFrameDecoded(frame, now: now)
-            drain(call)
-        case .statistics(let continuation):
-            var snapshot = counters
-            snapshot.routeDrops = router.drops
-            snapshot.liveCalls = calls.count
-            snapshot.ringingCalls = ringing.count
-            continuation.resume(returning: snapshot)
-        case .callStatistics(let handle, let continuation):
-            continuation.resume(returning: calls[handle]?.session.statistics)
         case .stop(let continuation):
             if let continuation { stopWaiters.append(continuation) }
             guard !isStopping else { return }
@@ -474,6 +475,36 @@ final class HostLoop {
         drain(call)
     }
 
+    func sendAudio(_ packet: [UInt8], sampleCount: Int, call handle: CallHandle) {
+        guard let call = calls[handle] else { return }
+        call.session.sendAudio(packet, sampleCount: sampleCount, now: HostClock.now())
+        drain(call)
+    }
+
+    func sendVideoFrame(_ frame: [UInt8], isKeyFrame: Bool, captureInstant: MonotonicInstant, call handle: CallHandle) {
+        guard let call = calls[handle] else { return }
+        call.session.sendVideoFrame(frame, isKeyFrame: isKeyFrame, captureInstant: captureInstant, now: HostClock.now())
+        drain(call)
+    }
+
+    func videoFrameDecoded(_ frame: IncomingVideoFrame, call handle: CallHandle) {
+        guard let call = calls[handle] else { return }
+        call.session.videoFrameDecoded(frame, now: HostClock.now())
+        drain(call)
+    }
+
+    var statistics: SessionHostStatistics {
+        var snapshot = counters
+        snapshot.routeDrops = router.drops
+        snapshot.liveCalls = calls.count
+        snapshot.ringingCalls = ringing.count
+        return snapshot
+    }
+
+    func callStatistics(_ handle: CallHandle) -> CallStatistics? {
+        calls[handle]?.session.statistics
+    }
+
     func pullAudio(sampleCount: Int, call handle: CallHandle) -> AudioPlayout? {
         guard let call = calls[handle] else { return nil }
         let playout = call.session.pullAudio(sampleCount: sampleCount, now: HostClock.now())
@@ -560,18 +591,22 @@ final class HostLoop {
 
     /// Drains the session's output (ARCHITECTURE §3); an ended session is let go of afterwards.
     private func drain(_ call: HostedCall) {
+        // Sent together at the end: one system call for a frame's packets, one wake-up at the peer.
+        var outgoing: [[UInt8]] = []
         draining: while true {
             switch call.session.pollOutput() {
             case .transmit(let datagram):
                 if call.firstDatagram == nil { call.firstDatagram = datagram }
-                if let address = call.peerAddress { transmit(datagram, to: address) }
+                if call.peerAddress != nil { outgoing.append(datagram) }
             case .event(let event):
                 events.yield(.call(call.handle, event))
             case .wait(let until):
                 call.deadline = until
+                if let until, let plannedWake, until < plannedWake { wakeNeeded = true }
                 break draining
             }
         }
+        if let address = call.peerAddress, !outgoing.isEmpty { transmit(outgoing, to: address) }
         if case .ended(let reason) = call.session.state, calls[call.handle] === call {
             calls[call.handle] = nil
             router.unregister(session: call.handle)
@@ -587,6 +622,14 @@ final class HostLoop {
             call.deadline = nil
             call.session.handleTimeout(now: now)
             drain(call)
+        }
+    }
+
+    private func transmit(_ datagrams: [[UInt8]], to address: SocketAddress) {
+        do {
+            counters.sendFailures += try socket.send(batch: datagrams, to: address).failed
+        } catch {
+            counters.sendFailures += datagrams.count
         }
     }
 
@@ -677,10 +720,10 @@ final class HostWaker: Sendable {
 
     /// Waits until `socket` has a datagram, a wake-up arrives, or `timeout` passed (rounded up to whole
     /// milliseconds); true when the socket is readable.
-    func wait(with socket: UDPSocket, timeout: Duration) -> Bool {
+    func wait(withSocket descriptor: Int32, timeout: Duration) -> Bool {
         let milliseconds = Int32(clamping: (timeout.totalNanoseconds + 999_999) / 1_000_000)
         var entries = [
-            pollfd(fd: socket.descriptor, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
             pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0),
         ]
         while true {

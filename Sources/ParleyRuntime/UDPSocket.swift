@@ -1,3 +1,4 @@
+import CParleyShims
 import Glibc
 
 /// A non-blocking UDP socket bound to one local address; it owns its file descriptor and closes it when
@@ -124,6 +125,111 @@ public final class UDPSocket {
                 throw .system(operation: .send, errno: code)
             }
         }
+    }
+
+    /// What ``send(batch:to:)`` did with a batch.
+    public struct BatchSendOutcome: Equatable, Sendable {
+        /// How many datagrams the kernel took.
+        public var sent = 0
+        /// How many it refused (each skipped; the rest were still tried).
+        public var failed = 0
+        /// Why the last refused one was refused.
+        public var lastError: RuntimeError?
+
+        /// An outcome of `sent` datagrams taken and `failed` refused.
+        public init(sent: Int = 0, failed: Int = 0, lastError: RuntimeError? = nil) {
+            self.sent = sent
+            self.failed = failed
+            self.lastError = lastError
+        }
+    }
+
+    /// The most datagrams one `sendmmsg(2)` takes (the kernel's UIO_MAXIOV).
+    static let largestSendBatch = 1_024
+
+    /// Sends each of `datagrams`, in order, to `destination` with as few system calls as the kernel
+    /// allows (`sendmmsg(2)`: the datagrams of one video frame leave together, so the peer wakes once
+    /// for them).
+    ///
+    /// A datagram the kernel refuses (e.g. `EAGAIN` with a full send buffer) is skipped and counted in
+    /// the outcome; the ones after it are still sent. Throws `.familyMismatch` for an IPv6 destination
+    /// on an IPv4 socket (nothing is sent).
+    public func send(batch datagrams: [[UInt8]], to destination: SocketAddress) throws(RuntimeError) -> BatchSendOutcome {
+        var target = destination
+        if isIPv6 {
+            target.ip = target.ip.v4Mapped
+        } else if case .v6 = target.ip {
+            throw .familyMismatch(destination: destination)
+        }
+        guard datagrams.count > 1 else {
+            guard let only = datagrams.first else { return BatchSendOutcome() }
+            do {
+                try send(only, to: destination)
+                return BatchSendOutcome(sent: 1)
+            } catch {
+                return BatchSendOutcome(failed: 1, lastError: error)
+            }
+        }
+        // One contiguous copy (a frame's few kilobytes) gives every iovec a stable address.
+        var joined: [UInt8] = []
+        joined.reserveCapacity(datagrams.reduce(0) { $0 + $1.count })
+        for datagram in datagrams { joined += datagram }
+        var (storage, length) = target.storage
+        let count = datagrams.count
+        let stride = ReceiveBatch.headerStride
+        var outcome = BatchSendOutcome()
+        joined.withUnsafeMutableBytes { bytes in
+            withUnsafeMutablePointer(to: &storage) { address in
+                withUnsafeTemporaryAllocation(of: iovec.self, capacity: count) { vectors in
+                    withUnsafeTemporaryAllocation(byteCount: count * stride, alignment: MemoryLayout<msghdr>.alignment) { headers in
+                        var offset = 0
+                        for (index, datagram) in datagrams.enumerated() {
+                            vectors[index] = iovec(iov_base: bytes.baseAddress.map { $0 + offset }, iov_len: datagram.count)
+                            offset += datagram.count
+                            var header = msghdr()
+                            header.msg_name = UnsafeMutableRawPointer(address)
+                            header.msg_namelen = length
+                            header.msg_iov = vectors.baseAddress.map { $0 + index }
+                            header.msg_iovlen = 1
+                            (headers.baseAddress! + index * stride).storeBytes(of: header, as: msghdr.self)
+                            (headers.baseAddress! + index * stride + MemoryLayout<msghdr>.size).storeBytes(of: UInt32(0), as: UInt32.self)
+                        }
+                        outcome = sendPrepared(headers.baseAddress!, count: count, stride: stride)
+                    }
+                }
+            }
+        }
+        return outcome
+    }
+
+    /// Sends `count` prepared `mmsghdr`s, `stride` bytes apart, skipping each one the kernel refuses.
+    private func sendPrepared(_ headers: UnsafeMutableRawPointer, count: Int, stride: Int) -> BatchSendOutcome {
+        var outcome = BatchSendOutcome()
+        var next = 0
+        var refusalsAbsorbed = 0
+        while next < count {
+            let chunk = UInt32(min(count - next, Self.largestSendBatch))
+            let sent = parley_sendmmsg(descriptor, headers + next * stride, chunk, Int32(MSG_NOSIGNAL))
+            if sent > 0 {
+                outcome.sent += Int(sent)
+                next += Int(sent)
+                continue
+            }
+            let code = sent < 0 ? errno : EAGAIN
+            switch code {
+            case EINTR:
+                continue
+            case ECONNREFUSED where refusalsAbsorbed == 0:
+                // A report about an earlier datagram; this one has not been sent yet.
+                portUnreachableCount += 1
+                refusalsAbsorbed += 1
+            default:
+                outcome.failed += 1
+                outcome.lastError = .system(operation: .send, errno: code)
+                next += 1
+            }
+        }
+        return outcome
     }
 
     // MARK: Receiving

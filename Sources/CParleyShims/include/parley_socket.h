@@ -9,6 +9,10 @@ struct timespec;
 /// `messages` points to `count` C `struct mmsghdr` laid out by the caller.
 int parley_recvmmsg(int descriptor, void *messages, unsigned int count, int flags, struct timespec *timeout);
 
+/// sendmmsg(2), GNU-only like recvmmsg. `messages` points to `count` C `struct mmsghdr`; returns how
+/// many were sent, or -1 with errno set when the first could not be.
+int parley_sendmmsg(int descriptor, void *messages, unsigned int count, int flags);
+
 /// Names the calling thread (pthread_setname_np, also GNU-only); names longer than 15 bytes are cut.
 /// Returns 0 or an errno value.
 int parley_set_thread_name(const char *name);
