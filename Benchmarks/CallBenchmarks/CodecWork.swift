@@ -202,14 +202,51 @@ private func instant(ofFrame index: Int, _ video: VideoParameters) -> MonotonicI
     MonotonicInstant(nanoseconds: 1_000_000_000 + Int64(index) * 1_000_000_000 / Int64(video.frameRate))
 }
 
-/// Pass C: the codec work of pass A done the way a call does it — at the call's own pace, frame by
-/// frame, on the same threads as the engine (per direction: one video thread encoding at the frame rate
-/// and decoding what it encoded, one audio thread encoding and decoding every 20 ms), both directions at
-/// once. Only the codec calls are timed (thread CPU clock), so pictures and samples made outside them do
-/// not count. What it shows beside pass A: the codecs' own cost when they run cold every 33 or 20 ms on a
-/// machine that also runs their peers, which no engine can avoid.
-func measureCodecsPaced(_ works: [DirectionWork], video: VideoParameters) throws -> Double {
-    let total = Mutex(0.0)
+/// Pass C's thread CPU seconds, by part.
+struct PacedCPU {
+    /// VP8 encode + decode (both directions).
+    var video = 0.0
+    /// Opus encode + decode.
+    var audio = 0.0
+    /// Synthetic camera pictures and reading their stamps back.
+    var videoSourcesAndSinks = 0.0
+    /// Synthetic microphone blocks and finding their markers in what was decoded.
+    var audioSourcesAndSinks = 0.0
+
+    var codecs: Double { video + audio }
+    var sourcesAndSinks: Double { videoSourcesAndSinks + audioSourcesAndSinks }
+}
+
+/// One paced thread's CPU, split between the codec calls and the source and sink work around them.
+private struct SplitThreadCPU {
+    var codec: Int64 = 0
+    var sourceAndSink: Int64 = 0
+
+    /// Runs `source`, then `codec` on what it made, then `sink` on what that gave, charging each part.
+    mutating func measure<Made, Coded>(
+        source: () throws -> Made, codec: (Made) throws -> Coded, sink: (Coded) -> Void
+    ) rethrows {
+        let t0 = threadCPUNanoseconds()
+        let made = try source()
+        let t1 = threadCPUNanoseconds()
+        let coded = try codec(made)
+        let t2 = threadCPUNanoseconds()
+        sink(coded)
+        let t3 = threadCPUNanoseconds()
+        self.codec += t2 - t1
+        sourceAndSink += (t1 - t0) + (t3 - t2)
+    }
+}
+
+/// Pass C: the media work of pass B done the way a call does it — at the call's own pace, frame by
+/// frame, on the same threads as the engine (per direction: one video thread making a picture, encoding
+/// it at the frame rate, decoding it and reading its stamp; one audio thread making a microphone block,
+/// encoding and decoding it and looking for markers every 20 ms), both directions at once. The codec
+/// calls and the source and sink work are timed apart on the thread CPU clock. What it shows beside
+/// passes A and B: the same work's cost when it runs cold every 33 or 20 ms on a machine that also runs
+/// its peers, which no engine can avoid.
+func measureCodecsPaced(_ works: [DirectionWork], video: VideoParameters) throws -> PacedCPU {
+    let total = Mutex(PacedCPU())
     let failure = Mutex<(any Error)?>(nil)
     let group = DispatchGroup()
     for work in works {
@@ -222,22 +259,26 @@ func measureCodecsPaced(_ works: [DirectionWork], video: VideoParameters) throws
                 let encoder = try VP8Encoder(configuration: video.encoderConfiguration)
                 let decoder = try VP8Decoder()
                 let keyFrames = keyFramePositions(videoWork)
-                var spent: Int64 = 0
+                var split = SplitThreadCPU()
                 var next = wallNanoseconds()
                 let interval = 1_000_000_000 / Int64(video.frameRate)
                 for index in 0..<videoWork.videoFramesEncoded {
                     next += interval
                     sleepUntil(wallNanoseconds: next)
-                    let frame = camera.frame(
-                        number: videoWork.firstFrameNumber &+ UInt32(index), captureInstant: instant(ofFrame: index, video))
                     if keyFrames.contains(index) { encoder.forceKeyFrame() }
-                    let start = threadCPUNanoseconds()
-                    if let encoded = try encoder.encode(frame), index < videoWork.videoFramesDecoded {
-                        consume(try decoder.decode(encoded.payload))
+                    try split.measure {
+                        camera.frame(number: videoWork.firstFrameNumber &+ UInt32(index), captureInstant: instant(ofFrame: index, video))
+                    } codec: { frame -> VideoFrame? in
+                        guard let encoded = try encoder.encode(frame), index < videoWork.videoFramesDecoded else { return nil }
+                        return try decoder.decode(encoded.payload)
+                    } sink: { picture in
+                        if let picture { consume(VideoStamp.read(from: picture)) }
                     }
-                    spent += threadCPUNanoseconds() - start
                 }
-                total.withLock { $0 += Double(spent) / 1e9 }
+                total.withLock {
+                    $0.video += Double(split.codec) / 1e9
+                    $0.videoSourcesAndSinks += Double(split.sourceAndSink) / 1e9
+                }
             } catch {
                 failure.withLock { $0 = error }
             }
@@ -250,18 +291,31 @@ func measureCodecsPaced(_ works: [DirectionWork], video: VideoParameters) throws
                 let opus = try OpusEncoder()
                 let opusDecoder = try OpusDecoder()
                 let samples = OpusFrameDuration.milliseconds20.sampleCount
-                var spent: Int64 = 0
+                let window = AudioFrame.sampleRate
+                var analysis: [Int16] = []
+                var split = SplitThreadCPU()
                 var next = wallNanoseconds()
                 for index in 0..<videoWork.audioFramesEncoded {
                     next += 20_000_000
                     sleepUntil(wallNanoseconds: next)
-                    let frame = microphone.nextFrame(sampleCount: samples, captureInstant: .zero)
-                    let start = threadCPUNanoseconds()
-                    let packet = try opus.encode(frame)
-                    if index < videoWork.audioPacketsDecoded { consume(try opusDecoder.decode(packet.payload)) }
-                    spent += threadCPUNanoseconds() - start
+                    try split.measure {
+                        microphone.nextFrame(sampleCount: samples, captureInstant: .zero)
+                    } codec: { frame -> [Int16] in
+                        let packet = try opus.encode(frame)
+                        guard index < videoWork.audioPacketsDecoded else { return [] }
+                        return try opusDecoder.decode(packet.payload).samples
+                    } sink: { played in
+                        analysis += played
+                        if analysis.count >= window + AudioMarker.length {
+                            consume(AudioMarker.detectStarts(in: analysis).filter { $0 < window }.count)
+                            analysis.removeFirst(window)
+                        }
+                    }
                 }
-                total.withLock { $0 += Double(spent) / 1e9 }
+                total.withLock {
+                    $0.audio += Double(split.codec) / 1e9
+                    $0.audioSourcesAndSinks += Double(split.sourceAndSink) / 1e9
+                }
             } catch {
                 failure.withLock { $0 = error }
             }

@@ -280,10 +280,12 @@ func report(_ call: CallMeasurement, codecsOnly: [CodecCPU], withSources: [Codec
     print("")
     print("| thread | A | B | baseline counterpart A / B |")
     print("|---|---|---|---|")
-    let counterparts: [String: (CodecCPU) -> Double] = [
-        "parley-venc": { $0.camera + $0.videoEncode }, "parley-aenc": { $0.microphone + $0.audioEncode },
+    // Each thread's bare work: what it sends (`own`, its direction) and what it receives (`peer`'s).
+    let counterparts: [String: (_ own: CodecCPU, _ peer: CodecCPU) -> Double] = [
+        "parley-venc": { own, _ in own.camera + own.videoEncode },
+        "parley-vdec": { _, peer in peer.videoDecode + peer.stampRead },
+        "parley-audio": { own, peer in own.microphone + own.audioEncode + peer.audioDecode + peer.markerDetection },
     ]
-    let receiving: [String: (CodecCPU) -> Double] = ["parley-vdec": { $0.videoDecode + $0.stampRead }]
     var threadNames: [String] = []
     for breakdown in call.threads {
         for line in breakdown.lines where !threadNames.contains(line.name) { threadNames.append(line.name) }
@@ -295,10 +297,8 @@ func report(_ call: CallMeasurement, codecsOnly: [CodecCPU], withSources: [Codec
         }
         var counterpart = ""
         if let part = counterparts[name] {
-            counterpart = "\(fixed(part(withSources[0]))) / \(fixed(part(withSources[1]))) s"
-        } else if let part = receiving[name] {
-            // A decodes what B sent.
-            counterpart = "\(fixed(part(withSources[1]))) / \(fixed(part(withSources[0]))) s"
+            // A sends direction 0 and receives direction 1.
+            counterpart = "\(fixed(part(withSources[0], withSources[1]))) / \(fixed(part(withSources[1], withSources[0]))) s"
         }
         print("| \(name) | \(cells[0]) | \(cells[1]) | \(counterpart) |")
     }
@@ -306,15 +306,15 @@ func report(_ call: CallMeasurement, codecsOnly: [CodecCPU], withSources: [Codec
     let ended = call.threads.map { fixed(max(0, $0.endedThreadsSeconds)) }
     print("| (threads that ended in the window) | \(ended[0]) s | \(ended[1]) s | |")
     print("| process | \(fixed(call.threads[0].totalSeconds)) s | \(fixed(call.threads[1].totalSeconds)) s | |")
-    let mediaThreads: Set<String> = ["parley-venc", "parley-aenc", "parley-vdec"]
+    let mediaThreads = Set(counterparts.keys)
     let rest = call.threads.map { breakdown in
         breakdown.totalSeconds - breakdown.lines.filter { mediaThreads.contains($0.name) }.reduce(0) { $0 + $1.seconds }
     }
-    // The received audio is decoded (jitter buffer) and analysed (playout) outside the media threads.
-    let restCounterpart = [1, 0].map { withSources[$0].audioDecode + withSources[$0].markerDetection }
+    let media = [0, 1].map { own in counterparts.values.reduce(0) { $0 + $1(withSources[own], withSources[1 - own]) } }
     print("")
-    print("Outside parley-venc/aenc/vdec: A \(fixed(rest[0])) s, B \(fixed(rest[1])) s; the bare media work done there "
-        + "(Opus decode + marker detection of the received audio): A \(fixed(restCounterpart[0], 3)) s, B \(fixed(restCounterpart[1], 3)) s.")
+    print("Outside the media threads (no media work: the network path, control, statistics): A \(fixed(rest[0])) s, "
+        + "B \(fixed(rest[1])) s. Media threads above their bare work (pass b): "
+        + "A \(fixed(call.threads[0].totalSeconds - rest[0] - media[0])) s, B \(fixed(call.threads[1].totalSeconds - rest[1] - media[1])) s.")
     print("")
     print("\(call.hangup).")
 }
@@ -369,7 +369,7 @@ if options.keepState {
 print("measuring the baseline (the same frames, in this process)…")
 var codecsOnly: [CodecCPU] = []
 var withSources: [CodecCPU] = []
-var pacedCodecs = 0.0
+var paced = PacedCPU()
 var baselineLoad = [loadAverage()]
 do {
     // A short unreported run first, so first-touch costs (pages, tables) fall on no measured figure.
@@ -379,8 +379,8 @@ do {
     _ = try measureCodecsOnly(warmUp, video: call.video)
     for sender in 0..<2 { codecsOnly.append(try measureCodecsOnly(call.work(from: sender), video: call.video)) }
     for sender in 0..<2 { withSources.append(try measureCodecsAndSources(call.work(from: sender), video: call.video)) }
-    print("measuring the paced baseline (the same codec work at the call's pace, \(fixed(call.seconds, 0)) s)…")
-    pacedCodecs = try measureCodecsPaced([call.work(from: 0), call.work(from: 1)], video: call.video)
+    print("measuring the paced baseline (the same media work at the call's pace, \(fixed(call.seconds, 0)) s)…")
+    paced = try measureCodecsPaced([call.work(from: 0), call.work(from: 1)], video: call.video)
     baselineLoad.append(loadAverage())
 } catch {
     print("parley-call-bench: the baseline failed — \(error)")
@@ -388,9 +388,17 @@ do {
 }
 report(call, codecsOnly: codecsOnly, withSources: withSources, baselineLoad: baselineLoad, options: options)
 print("")
-print("| paced baseline (pass C: the codec work of (a) at the call's pace, on a thread per medium and direction, codec calls timed) | CPU | daemons ÷ paced |")
+let daemonCPU = call.cpuSeconds.reduce(0, +)
+let pacedWithSources = paced.codecs + paced.sourcesAndSinks
+print("| paced baselines (pass C: the work of (b) at the call's pace, a thread per medium and direction, parts timed apart) | CPU | daemons ÷ paced |")
 print("|---|---|---|")
-print("| (c) codecs only, paced | \(fixed(pacedCodecs)) s | **\(fixed(call.cpuSeconds.reduce(0, +) / max(pacedCodecs, 1e-9), 3))** |")
+print("| (c) codecs only, paced | \(fixed(paced.codecs)) s | **\(fixed(daemonCPU / max(paced.codecs, 1e-9), 3))** |")
+print("| (d) codecs + sources and sinks, paced | \(fixed(pacedWithSources)) s | **\(fixed(daemonCPU / max(pacedWithSources, 1e-9), 3))** |")
+print("| parts: VP8 encode + decode / Opus encode + decode | \(fixed(paced.video)) / \(fixed(paced.audio)) s | |")
+print("| parts: camera + stamp read / microphone + marker detection | \(fixed(paced.videoSourcesAndSinks)) / \(fixed(paced.audioSourcesAndSinks)) s | |")
+print("")
+print("The engine's own work (daemon CPU − (d)): \(fixed(daemonCPU - pacedWithSources)) s, "
+    + "\(fixed((daemonCPU - pacedWithSources) / call.seconds / 2 * 1_000, 1)) ms per second per daemon.")
 for line in stops { print(line) }
 let moved = call.window.allSatisfy { $0.videoFramesDecoded > 0 && $0.audioPacketsReceived > 0 }
 if !moved {

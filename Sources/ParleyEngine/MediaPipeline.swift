@@ -41,13 +41,16 @@ struct MediaCounters: Sendable, Equatable {
     var audioPullsMissed = 0
 }
 
-/// One call's media: capture → encode → session on two threads (audio every 20 ms, video at the frame
-/// rate), session → decode → sink on two more (video decode; audio playout every 20 ms).
+/// One call's media on three threads: video capture → encode → session at the frame rate
+/// (`parley-venc`); session → video decode (`parley-vdec`); and full-duplex audio every 20 ms, as a sound
+/// card runs it (`parley-audio`: microphone → encode → session, then session → decode → sink). With a
+/// PulseAudio source, capture is paced by the device instead and the audio thread only plays.
 ///
-/// The network path never waits for media: the host's sends are queued commands, and received video
-/// frames wait in a bounded queue (the oldest is dropped and counted when the decoder falls behind, and
-/// the session is told so it asks for a key frame). Sources are the synthetic camera and microphone;
-/// sinks are the analysis sinks, which read the camera's stamps and the microphone's markers back.
+/// The network path never waits for media: the encoders hand frames to the session on their own
+/// threads (the host's loop thread is not woken for them), and received video frames wait in a bounded
+/// queue (the oldest is dropped and counted when the decoder falls behind, and the session is told so it
+/// asks for a key frame). Sources are the synthetic camera and microphone; sinks are the analysis
+/// sinks, which read the camera's stamps and the microphone's markers back.
 final class CallMediaPipeline: Sendable {
     /// What the front-end controls, read by the sending threads at each tick.
     struct Controls: Sendable {
@@ -121,8 +124,8 @@ final class CallMediaPipeline: Sendable {
             threadsDone.leave()
         }
         threadsDone.enter()
-        startDetachedThread(name: "parley-aplay") { [self] in
-            playAudio()
+        startDetachedThread(name: "parley-audio") { [self] in
+            runAudio()
             threadsDone.leave()
         }
     }
@@ -147,15 +150,10 @@ final class CallMediaPipeline: Sendable {
                 threadsDone.leave()
             }
         }
+        // The synthetic microphone starts on the audio thread's next tick (it reads `isSending`).
         if case .pulse(let name) = audioSource, let pulse {
             let task = Task { [self] in await sendCapturedAudio(from: pulse, device: name) }
             audioTasks.withLock { $0.append(task) }
-        } else {
-            threadsDone.enter()
-            startDetachedThread(name: "parley-aenc") { [self] in
-                sendAudio()
-                threadsDone.leave()
-            }
         }
     }
 
@@ -364,33 +362,6 @@ final class CallMediaPipeline: Sendable {
         }
     }
 
-    private func sendAudio() {
-        _ = parley_set_thread_nice(Self.audioThreadNice)
-        var microphone: SyntheticMicrophone
-        let encoder: OpusEncoder
-        do {
-            microphone = try SyntheticMicrophone()
-            encoder = try OpusEncoder()
-        } catch {
-            logger.error("audio source or encoder failed to start", metadata: ["error": "\(error)"])
-            counters.withLock { $0.encodeFailures += 1 }
-            return
-        }
-        let interval = OpusFrameDuration.milliseconds20.duration
-        let samples = OpusFrameDuration.milliseconds20.sampleCount
-        var next = HostClock.now()
-        while true {
-            let state = controls.withLock { $0 }
-            guard state.isRunning else { return }
-            // Like a sound card, the microphone loses nothing when this thread is late: the missed
-            // 20 ms blocks are produced at once (up to half a second of them; beyond, the time is skipped).
-            next = Self.sleep(until: next + interval, interval: interval, backlog: .milliseconds(500)) { _ in }
-            // The microphone runs on while muted, so unmuting resumes the signal where the time is.
-            let frame = microphone.nextFrame(sampleCount: samples, captureInstant: HostClock.now())
-            send(frame, through: encoder, sending: state.sendsAudio)
-        }
-    }
-
     /// Records a captured audio block and, unless muted, encodes and sends it.
     private func send(_ frame: AudioFrame, through encoder: OpusEncoder, sending: Bool) {
         recordings.record(frame.samples, as: .localAudio)
@@ -513,37 +484,76 @@ final class CallMediaPipeline: Sendable {
         }
     }
 
-    /// Pulls 20 ms of audio every 20 ms on CLOCK_MONOTONIC, as a sound card would, and analyses it.
-    private func playAudio() {
+    /// The full-duplex audio thread: every 20 ms on CLOCK_MONOTONIC, as a sound card would, it captures
+    /// a block from the synthetic microphone and sends it (once sending started, unless the source is
+    /// PulseAudio), then pulls 20 ms of the peer's audio, plays and analyses it. One thread for both
+    /// halves costs one wake-up per block instead of two.
+    ///
+    /// Running late, the two halves differ: like a sound card's capture buffer, the microphone loses
+    /// nothing (the missed blocks are produced at once, up to half a second of them; beyond, the time is
+    /// skipped); a missed pull is skipped and counted, not made up in a burst (the jitter buffer's playout
+    /// point moves on regardless, and a burst of pulls would only drain it).
+    private func runAudio() {
         _ = parley_set_thread_nice(Self.audioThreadNice)
         let interval = OpusFrameDuration.milliseconds20.duration
-        let samplesPerPull = OpusFrameDuration.milliseconds20.sampleCount
+        let samples = OpusFrameDuration.milliseconds20.sampleCount
+        let capturesHere = audioSource == .builtIn
+        var microphone: SyntheticMicrophone?
+        var encoder: OpusEncoder?
+        var captureFailed = false
         var analysis: [Int16] = []
-        let window = AudioFrame.sampleRate  // look for markers in one-second windows
         var next = HostClock.now()
-        while controls.withLock({ $0.isRunning }) {
-            // A pull missed while this thread was late is skipped (counted), not made up in a burst: the
-            // jitter buffer's playout point moves on regardless, and a burst of pulls would only drain it.
-            next = Self.sleep(until: next + interval, interval: interval) { skipped in
-                counters.withLock { $0.audioPullsMissed += skipped }
+        while true {
+            let state = controls.withLock { $0 }
+            guard state.isRunning else { return }
+            next = Self.sleep(until: next + interval, interval: interval, backlog: capturesHere ? .milliseconds(500) : .zero) {
+                skipped in counters.withLock { $0.audioPullsMissed += skipped }
             }
-            guard let playout = host.pullAudioBlocking(sampleCount: samplesPerPull, call: call) else {
+            if capturesHere, state.isSending, !captureFailed {
+                if encoder == nil {
+                    do {
+                        microphone = try SyntheticMicrophone()
+                        encoder = try OpusEncoder()
+                    } catch {
+                        logger.error("audio source or encoder failed to start", metadata: ["error": "\(error)"])
+                        counters.withLock { $0.encodeFailures += 1 }
+                        captureFailed = true
+                    }
+                }
+                // The microphone runs on while muted, so unmuting resumes the signal where the time is.
+                if let encoder, let frame = microphone?.nextFrame(sampleCount: samples, captureInstant: HostClock.now()) {
+                    send(frame, through: encoder, sending: state.sendsAudio)
+                }
+            }
+            // A tick caught up on for the microphone is more than one interval old: its pull is missed.
+            guard HostClock.now() - next < interval else {
                 counters.withLock { $0.audioPullsMissed += 1 }
                 continue
             }
-            analysis += playout.samples
-            recordings.record(playout.samples, as: .receivedAudio)
-            if let sink = pulseSink.withLock({ $0 }) {
-                sink.play(AudioFrame(channelCount: 1, samples: playout.samples, captureInstant: HostClock.now()))
-            }
-            counters.withLock { $0.audioSamplesPlayed += playout.samples.count }
-            if analysis.count >= window + AudioMarker.length {
-                // Markers starting in the first `window` samples; the tail is kept so one split across
-                // the boundary is found in the next window.
-                let heard = AudioMarker.detectStarts(in: analysis).filter { $0 < window }.count
-                analysis.removeFirst(window)
-                counters.withLock { $0.audioMarkersHeard += heard }
-            }
+            play(samples, analysis: &analysis)
+        }
+    }
+
+    /// Pulls `sampleCount` samples of the peer's audio, plays them on the PulseAudio sink if there is one,
+    /// and looks for the microphone's markers in one-second windows of `analysis`.
+    private func play(_ sampleCount: Int, analysis: inout [Int16]) {
+        guard let playout = host.pullAudioBlocking(sampleCount: sampleCount, call: call) else {
+            counters.withLock { $0.audioPullsMissed += 1 }
+            return
+        }
+        let window = AudioFrame.sampleRate
+        analysis += playout.samples
+        recordings.record(playout.samples, as: .receivedAudio)
+        if let sink = pulseSink.withLock({ $0 }) {
+            sink.play(AudioFrame(channelCount: 1, samples: playout.samples, captureInstant: HostClock.now()))
+        }
+        counters.withLock { $0.audioSamplesPlayed += playout.samples.count }
+        if analysis.count >= window + AudioMarker.length {
+            // Markers starting in the first `window` samples; the tail is kept so one split across the
+            // boundary is found in the next window.
+            let heard = AudioMarker.detectStarts(in: analysis).filter { $0 < window }.count
+            analysis.removeFirst(window)
+            counters.withLock { $0.audioMarkersHeard += heard }
         }
     }
 }
