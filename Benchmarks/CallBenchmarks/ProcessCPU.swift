@@ -1,4 +1,5 @@
 import Glibc
+import ParleyBenchmarkSupport
 
 /// CPU time the kernel charged to a process and to each of its threads (`utime` + `stime` of
 /// `/proc/PID/stat` and `/proc/PID/task/TID/stat`), in clock ticks.
@@ -14,6 +15,9 @@ struct ProcessCPUSample {
         var ticks: Int64
         /// Time spent runnable but waiting for a CPU (`/proc/PID/task/TID/schedstat`, second field), ns.
         var waitNanoseconds: Int64
+        /// Times the thread gave up its CPU, by waiting (`voluntary_ctxt_switches`) or pre-empted
+        /// (`nonvoluntary_ctxt_switches`), from `/proc/PID/task/TID/status`.
+        var switches: Int64
     }
 
     /// Clock ticks per second (`sysconf(_SC_CLK_TCK)`, usually 100).
@@ -28,7 +32,9 @@ struct ProcessCPUSample {
             guard let thread = Self.stat("/proc/\(pid)/task/\(tid)/stat") else { continue }
             let schedstat = readSmallFile("/proc/\(pid)/task/\(tid)/schedstat")?.split(separator: " ") ?? []
             let wait = schedstat.count > 1 ? Int64(schedstat[1]) ?? 0 : 0
-            threads[tid] = ThreadSample(name: thread.name, ticks: thread.ticks, waitNanoseconds: wait)
+            threads[tid] = ThreadSample(
+                name: thread.name, ticks: thread.ticks, waitNanoseconds: wait,
+                switches: Self.contextSwitches(readSmallFile("/proc/\(pid)/task/\(tid)/status") ?? ""))
         }
     }
 
@@ -43,6 +49,14 @@ struct ProcessCPUSample {
         let fields = text[text.index(after: close)...].split(separator: " ")
         guard fields.count > 12, let utime = Int64(fields[11]), let stime = Int64(fields[12]) else { return nil }
         return (name, utime + stime)
+    }
+
+    /// `voluntary_ctxt_switches` + `nonvoluntary_ctxt_switches` of a `status` file.
+    static func contextSwitches(_ status: String) -> Int64 {
+        status.split(separator: "\n").reduce(0) { sum, line in
+            guard line.hasPrefix("voluntary_ctxt_switches:") || line.hasPrefix("nonvoluntary_ctxt_switches:") else { return sum }
+            return sum + (line.split(separator: ":").last.flatMap { Int64(String($0.filter { !$0.isWhitespace })) } ?? 0)
+        }
     }
 
     private static func threadIDs(of pid: pid_t) -> [Int32] {
@@ -67,6 +81,8 @@ struct ThreadBreakdown {
         var seconds: Double
         /// Time the threads were runnable but waited for a CPU.
         var waitSeconds: Double
+        /// Context switches (waits and pre-emptions) of the threads.
+        var switches: Int64
     }
 
     var lines: [Line]
@@ -75,18 +91,22 @@ struct ThreadBreakdown {
     var totalSeconds: Double
 
     init(from start: ProcessCPUSample, to end: ProcessCPUSample) {
-        var byName: [String: (count: Int, ticks: Int64, wait: Int64)] = [:]
+        var byName: [String: (count: Int, ticks: Int64, wait: Int64, switches: Int64)] = [:]
         var threadTicks: Int64 = 0
         for (tid, thread) in end.threads {
             let delta = thread.ticks - (start.threads[tid]?.ticks ?? 0)
             threadTicks += delta
-            byName[thread.name, default: (0, 0, 0)].count += 1
-            byName[thread.name, default: (0, 0, 0)].ticks += delta
-            byName[thread.name, default: (0, 0, 0)].wait += thread.waitNanoseconds - (start.threads[tid]?.waitNanoseconds ?? 0)
+            let before = start.threads[tid]
+            byName[thread.name, default: (0, 0, 0, 0)].count += 1
+            byName[thread.name, default: (0, 0, 0, 0)].ticks += delta
+            byName[thread.name, default: (0, 0, 0, 0)].wait += thread.waitNanoseconds - (before?.waitNanoseconds ?? 0)
+            byName[thread.name, default: (0, 0, 0, 0)].switches += thread.switches - (before?.switches ?? 0)
         }
         let perSecond = ProcessCPUSample.ticksPerSecond
         lines = byName.map {
-            Line(name: $0.key, count: $0.value.count, seconds: Double($0.value.ticks) / perSecond, waitSeconds: Double($0.value.wait) / 1e9)
+            Line(
+                name: $0.key, count: $0.value.count, seconds: Double($0.value.ticks) / perSecond,
+                waitSeconds: Double($0.value.wait) / 1e9, switches: $0.value.switches)
         }
             .sorted { ($0.seconds, $1.name) > ($1.seconds, $0.name) }
         totalSeconds = Double(end.ticks - start.ticks) / perSecond
@@ -115,4 +135,20 @@ func ownProcessCPUSeconds() -> Double {
     var time = timespec()
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
     return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+}
+
+/// How many sleeps `measureWakeCost()` times.
+let wakeCostCycles = 150
+
+/// The thread CPU one 20 ms `clock_nanosleep` and the wake-up after it cost, in microseconds: what a
+/// thread on a 20 ms clock pays per tick for nothing but sleeping (the kernel's switch away and back,
+/// and on a virtual machine the exits around the idle CPU).
+func measureWakeCost() -> Double {
+    let start = threadCPUNanoseconds()
+    for _ in 0..<wakeCostCycles {
+        var request = timespec(tv_sec: 0, tv_nsec: 20_000_000)
+        var remaining = timespec()
+        while clock_nanosleep(CLOCK_MONOTONIC, 0, &request, &remaining) == EINTR { request = remaining }
+    }
+    return Double(threadCPUNanoseconds() - start) / Double(wakeCostCycles) / 1_000
 }

@@ -7,15 +7,19 @@
 // settle (`--warmup`, 3 s), then takes each daemon's CPU (utime + stime of /proc/PID/stat, and of each
 // thread) and `Calls/Stats` at both ends, waits `--seconds` (30), and takes them again. The difference
 // is the window: CPU of each daemon and of each of its threads, frames encoded and decoded, the call's
-// figures. Then it hangs up and shuts both engines down.
+// figures. Then it hangs up. That is one round; `--rounds` (3) rounds are made on the same two daemons,
+// each with its own baselines, because two runs of the same call on these shared 2-core VMs differ by
+// up to 20 % (the CPU's speed drifts, and the two encoders' phases fall differently): the report gives
+// every round's ratios, their median, and the whole breakdown of the median round.
 //
-// Baseline, measured afterwards in this process (the daemons are gone, so nothing competes): for each
+// Baseline, measured after each call in this process (the daemons are idle, so nothing competes): for each
 // direction, the window's frames — as many VGA synthetic-camera pictures as the sender encoded, through
 // a VP8 encoder configured like the engine's, as many decoded as the receiver decoded, and as many 20 ms
 // Opus frames encoded and decoded — (a) the codecs alone (pictures made outside the timing), the goal's
 // denominator, and (b) the codecs with the sources and sinks a daemon also runs (camera, stamp reading,
-// microphone, marker detection). Ratios are reported, not asserted: the run fails only when the call
-// does (it did not become active, ended early, or moved no video). Run with `make bench`.
+// microphone, marker detection); then (c) and (d), the same work at the call's pace (see
+// `measureCodecsPaced`). Ratios are reported, not asserted: the run fails only when a call does (it did
+// not become active, ended early, or moved no video). Run with `make bench`.
 import Foundation
 import Glibc
 import ParleyBenchmarkSupport
@@ -28,13 +32,15 @@ import ParleyWire
 struct Options {
     var seconds = 30
     var warmup = 3
+    var rounds = 3
     var parleyd: String?
     var keepState = false
 
     static let usage = """
-        usage: parley-call-bench [--seconds N] [--warmup N] [--parleyd PATH] [--keep-state]
-          --seconds N    length of the measured window of the call (1…3600, default 30)
+        usage: parley-call-bench [--seconds N] [--warmup N] [--rounds N] [--parleyd PATH] [--keep-state]
+          --seconds N    length of the measured window of each call (1…3600, default 30)
           --warmup N     seconds between the call becoming active and the window (0…60, default 3)
+          --rounds N     calls measured one after the other, each with its baselines (1…10, default 3)
           --parleyd PATH the daemon (default: parleyd beside this executable)
           --keep-state   keep the temporary directory (state, sockets, daemon logs)
         """
@@ -57,9 +63,16 @@ struct Options {
                     throw BenchmarkFailure("--warmup must be 0…60")
                 }
                 self.warmup = warmup
+            case "--rounds":
+                guard let rounds = Int(try value(argument)), (1...10).contains(rounds) else {
+                    throw BenchmarkFailure("--rounds must be 1…10")
+                }
+                self.rounds = rounds
             case "--parleyd": parleyd = try value(argument)
             case "--keep-state": keepState = true
-            case "--quick": seconds = 10  // as the other benchmarks' --quick
+            case "--quick":  // as the other benchmarks' --quick
+                seconds = 10
+                rounds = 1
             case "-h", "--help":
                 print(Self.usage)
                 exit(0)
@@ -276,6 +289,7 @@ func report(_ call: CallMeasurement, codecsOnly: [CodecCPU], withSources: [Codec
     print("| timed region | \(fixed(a.total, 3)) s | \(fixed(b.total, 3)) s (parts \(fixed(b.codecs + b.sources, 3)) s) |")
     print("")
     print("Daemon CPU by thread in the window (threads of one name summed; waited = runnable but waiting for a CPU, from schedstat; "
+        + "switches = the thread's waits and pre-emptions (context switches); "
         + "baseline counterpart = what that thread's media work costs bare, pass (b)):")
     print("")
     print("| thread | A | B | baseline counterpart A / B |")
@@ -293,7 +307,8 @@ func report(_ call: CallMeasurement, codecsOnly: [CodecCPU], withSources: [Codec
     for name in threadNames {
         let cells = call.threads.map { breakdown -> String in
             guard let line = breakdown.lines.first(where: { $0.name == name }) else { return "–" }
-            return "\(fixed(line.seconds)) s" + (line.count > 1 ? " (×\(line.count))" : "") + ", waited \(fixed(line.waitSeconds)) s"
+            return "\(fixed(line.seconds)) s" + (line.count > 1 ? " (×\(line.count))" : "") + ", waited \(fixed(line.waitSeconds)) s, "
+                + "\(fixed(Double(line.switches) / call.seconds, 0)) switches/s"
         }
         var counterpart = ""
         if let part = counterparts[name] {
@@ -329,6 +344,72 @@ do {
     exit(2)
 }
 
+/// One round: a call's window and the baselines measured right after it.
+struct Round {
+    var call: CallMeasurement
+    var codecsOnly: [CodecCPU]
+    var withSources: [CodecCPU]
+    var paced: PacedCPU
+    var baselineLoad: [String]
+
+    var daemonCPU: Double { call.cpuSeconds.reduce(0, +) }
+    var codecsAlone: Double { (codecsOnly[0] + codecsOnly[1]).total }
+    var codecsAndSources: Double { (withSources[0] + withSources[1]).total }
+    var pacedWithSources: Double { paced.codecs + paced.sourcesAndSinks }
+}
+
+/// Measures the baselines of `call`'s window in this process (the daemons idle meanwhile).
+func measureBaselines(of call: CallMeasurement) throws -> Round {
+    let load = loadAverage()
+    // A short unreported run first, so first-touch costs (pages, tables) fall on no measured figure.
+    let warmUp = DirectionWork(
+        videoFramesEncoded: 30, keyFramesEncoded: 1, videoFramesDecoded: 30, audioFramesEncoded: 50, audioPacketsDecoded: 50,
+        firstFrameNumber: 0)
+    _ = try measureCodecsOnly(warmUp, video: call.video)
+    let codecsOnly = try (0..<2).map { try measureCodecsOnly(call.work(from: $0), video: call.video) }
+    let withSources = try (0..<2).map { try measureCodecsAndSources(call.work(from: $0), video: call.video) }
+    print("measuring the paced baseline (the same media work at the call's pace, \(fixed(call.seconds, 0)) s)…")
+    let paced = try measureCodecsPaced([call.work(from: 0), call.work(from: 1)], video: call.video)
+    return Round(call: call, codecsOnly: codecsOnly, withSources: withSources, paced: paced, baselineLoad: [load, loadAverage()])
+}
+
+/// The paced baselines of `round` and what the engine's own work comes to.
+func reportPaced(_ round: Round, wakeCost: Double) {
+    let call = round.call
+    let paced = round.paced
+    let daemons = round.daemonCPU
+    print("")
+    print("| paced baselines (pass C: the work of (b) at the call's pace, a thread per medium and direction, parts timed apart) | CPU | daemons ÷ paced |")
+    print("|---|---|---|")
+    print("| (c) codecs only, paced | \(fixed(paced.codecs)) s | **\(fixed(daemons / max(paced.codecs, 1e-9), 3))** |")
+    print("| (d) codecs + sources and sinks, paced | \(fixed(round.pacedWithSources)) s | **\(fixed(daemons / max(round.pacedWithSources, 1e-9), 3))** |")
+    print("| parts: VP8 encode + decode / Opus encode + decode | \(fixed(paced.video)) / \(fixed(paced.audio)) s | |")
+    print("| parts: camera + stamp read / microphone + marker detection | \(fixed(paced.videoSourcesAndSinks)) / \(fixed(paced.audioSourcesAndSinks)) s | |")
+    print("")
+    print("The engine's own work (daemon CPU − (d)): \(fixed(daemons - round.pacedWithSources)) s, "
+        + "\(fixed((daemons - round.pacedWithSources) / call.seconds / 2 * 1_000, 1)) ms per second per daemon.")
+    let switches = call.threads.reduce(0) { $0 + $1.lines.reduce(0) { $0 + $1.switches } }
+    print("A thread's 20 ms sleep and wake-up costs \(fixed(wakeCost, 1)) µs of its CPU on this machine (measured here, "
+        + "\(wakeCostCycles) sleeps); the daemons' threads switched \(switches) times in the window: about "
+        + "\(fixed(Double(switches) * wakeCost / 1e6)) s at that price.")
+}
+
+/// Every round's ratios and their medians.
+func reportRounds(_ rounds: [Round]) {
+    print("")
+    print("| round | daemon CPU | ÷ (a) codecs, back to back (goal ≤ 1.10) | ÷ (b) with sources | ÷ (c) codecs, paced | ÷ (d) with sources, paced |")
+    print("|---|---|---|---|---|---|")
+    for (index, round) in rounds.enumerated() {
+        let daemons = round.daemonCPU
+        print("| \(index + 1) | \(fixed(daemons)) s | \(fixed(daemons / round.codecsAlone, 3)) | \(fixed(daemons / round.codecsAndSources, 3)) | "
+            + "\(fixed(daemons / round.paced.codecs, 3)) | \(fixed(daemons / round.pacedWithSources, 3)) |")
+    }
+    func median(_ ratio: (Round) -> Double) -> String { fixed(ParleyBenchmarkSupport.median(rounds.map(ratio)), 3) }
+    print("| **median** | \(fixed(ParleyBenchmarkSupport.median(rounds.map(\.daemonCPU)))) s | **\(median { $0.daemonCPU / $0.codecsAlone })** | "
+        + "\(median { $0.daemonCPU / $0.codecsAndSources }) | \(median { $0.daemonCPU / $0.paced.codecs }) | "
+        + "**\(median { $0.daemonCPU / $0.pacedWithSources })** |")
+}
+
 var template = Array("/tmp/parley-callbench.XXXXXX".utf8CString)
 guard let made = mkdtemp(&template) else {
     print("parley-call-bench: cannot create a temporary directory in /tmp")
@@ -336,7 +417,8 @@ guard let made = mkdtemp(&template) else {
 }
 let directory = String(cString: made)
 var daemons: [Daemon] = []
-var measured: CallMeasurement?
+var rounds: [Round] = []
+var failed = false
 do {
     let executable = try locateParleyd(options.parleyd)
     let video = ["--video-size", "640x480", "--frame-rate", "30"]
@@ -344,14 +426,23 @@ do {
     daemons.append(try Daemon(name: "a", executable: executable, directory: directory, arguments: video))
     daemons.append(try Daemon(name: "b", executable: executable, directory: directory, arguments: video + ["--auto-answer"]))
     for daemon in daemons { try await daemon.waitUntilServing() }
-    measured = try await measureCall(daemons, options: options)
+    for index in 1...options.rounds {
+        print("round \(index) of \(options.rounds):")
+        let call = try await measureCall(daemons, options: options)
+        guard call.window.allSatisfy({ $0.videoFramesDecoded > 0 && $0.audioPacketsReceived > 0 }) else {
+            throw BenchmarkFailure("media did not flow both ways in round \(index)'s window")
+        }
+        print("measuring the baseline (the same frames, in this process)…")
+        rounds.append(try measureBaselines(of: call))
+    }
 } catch {
     print("parley-call-bench: FAILED — \(error)")
+    failed = true
 }
 var stops: [String] = []
 for daemon in daemons { stops.append("parleyd \(daemon.name): \(await daemon.stop())") }
 
-guard let call = measured else {
+guard !failed, !rounds.isEmpty else {
     for line in stops { print(line) }
     for daemon in daemons {
         print("── \(daemon.logPath) ──")
@@ -366,42 +457,13 @@ if options.keepState {
     try? FileManager.default.removeItem(atPath: directory)
 }
 
-print("measuring the baseline (the same frames, in this process)…")
-var codecsOnly: [CodecCPU] = []
-var withSources: [CodecCPU] = []
-var paced = PacedCPU()
-var baselineLoad = [loadAverage()]
-do {
-    // A short unreported run first, so first-touch costs (pages, tables) fall on no measured figure.
-    let warmUp = DirectionWork(
-        videoFramesEncoded: 30, keyFramesEncoded: 1, videoFramesDecoded: 30, audioFramesEncoded: 50, audioPacketsDecoded: 50,
-        firstFrameNumber: 0)
-    _ = try measureCodecsOnly(warmUp, video: call.video)
-    for sender in 0..<2 { codecsOnly.append(try measureCodecsOnly(call.work(from: sender), video: call.video)) }
-    for sender in 0..<2 { withSources.append(try measureCodecsAndSources(call.work(from: sender), video: call.video)) }
-    print("measuring the paced baseline (the same media work at the call's pace, \(fixed(call.seconds, 0)) s)…")
-    paced = try measureCodecsPaced([call.work(from: 0), call.work(from: 1)], video: call.video)
-    baselineLoad.append(loadAverage())
-} catch {
-    print("parley-call-bench: the baseline failed — \(error)")
-    exit(1)
-}
-report(call, codecsOnly: codecsOnly, withSources: withSources, baselineLoad: baselineLoad, options: options)
+let wakeCost = measureWakeCost()
+// The round whose ratio (a) is the median, shown whole.
+let order = rounds.indices.sorted { rounds[$0].daemonCPU / rounds[$0].codecsAlone < rounds[$1].daemonCPU / rounds[$1].codecsAlone }
+let shown = rounds[order[order.count / 2]]
+if rounds.count > 1 { print("\nRound \(order[order.count / 2] + 1) of \(rounds.count), the median by ratio (a), in full:") }
+report(shown.call, codecsOnly: shown.codecsOnly, withSources: shown.withSources, baselineLoad: shown.baselineLoad, options: options)
+reportPaced(shown, wakeCost: wakeCost)
+reportRounds(rounds)
 print("")
-let daemonCPU = call.cpuSeconds.reduce(0, +)
-let pacedWithSources = paced.codecs + paced.sourcesAndSinks
-print("| paced baselines (pass C: the work of (b) at the call's pace, a thread per medium and direction, parts timed apart) | CPU | daemons ÷ paced |")
-print("|---|---|---|")
-print("| (c) codecs only, paced | \(fixed(paced.codecs)) s | **\(fixed(daemonCPU / max(paced.codecs, 1e-9), 3))** |")
-print("| (d) codecs + sources and sinks, paced | \(fixed(pacedWithSources)) s | **\(fixed(daemonCPU / max(pacedWithSources, 1e-9), 3))** |")
-print("| parts: VP8 encode + decode / Opus encode + decode | \(fixed(paced.video)) / \(fixed(paced.audio)) s | |")
-print("| parts: camera + stamp read / microphone + marker detection | \(fixed(paced.videoSourcesAndSinks)) / \(fixed(paced.audioSourcesAndSinks)) s | |")
-print("")
-print("The engine's own work (daemon CPU − (d)): \(fixed(daemonCPU - pacedWithSources)) s, "
-    + "\(fixed((daemonCPU - pacedWithSources) / call.seconds / 2 * 1_000, 1)) ms per second per daemon.")
 for line in stops { print(line) }
-let moved = call.window.allSatisfy { $0.videoFramesDecoded > 0 && $0.audioPacketsReceived > 0 }
-if !moved {
-    print("parley-call-bench: FAILED — media did not flow both ways in the window")
-    exit(1)
-}
