@@ -20,7 +20,8 @@ import Synchronization
 /// commands. The socket, the router and the sessions (not `Sendable`) sit behind one lock: the loop
 /// thread holds it while it works and never while it waits. The media methods — `sendAudio`,
 /// `sendVideoFrame`, `pullAudio`, `videoFrameDecoded` — and the statistics run on the calling thread
-/// under that lock and send what they produce themselves, so a frame costs the loop thread no wake-up
+/// under that lock and send what they produce themselves once they let go of it (`UDPSocket` is
+/// `Sendable`; one `sendmmsg` per call), so a frame costs the loop thread no wake-up
 /// (on a machine where a wake-up costs tens of microseconds, most of the network path's CPU); they wake
 /// the loop only if they moved a session's next deadline before the loop's planned wake-up. The other
 /// methods post a command to a lock-protected queue and wake the loop through a pipe; methods with a
@@ -78,7 +79,7 @@ public final class SessionHost: Sendable {
         let loop = HostLoop(
             socket: socket, identity: identity, capabilities: capabilities, configuration: configuration,
             makeDecoder: audioDecoderFactory, policy: incomingPolicy, events: continuation)
-        shared = HostShared(waker: waker, loop: loop, socketDescriptor: socket.descriptor)
+        shared = HostShared(waker: waker, loop: loop, socket: socket)
     }
 
     deinit {
@@ -293,13 +294,13 @@ final class HostShared: Sendable {
     let waker: HostWaker
     private let inbox = Mutex(Inbox())
     private let loop: LockedHostLoop
-    /// The socket the loop thread waits on (owned by the loop; open as long as this object lives).
-    private let socketDescriptor: Int32
+    /// The loop's socket: the loop thread waits on it, and direct inputs send on it after the lock.
+    private let socket: UDPSocket
 
-    init(waker: HostWaker, loop: sending HostLoop, socketDescriptor: Int32) {
+    init(waker: HostWaker, loop: sending HostLoop, socket: UDPSocket) {
         self.waker = waker
         self.loop = LockedHostLoop(loop)
-        self.socketDescriptor = socketDescriptor
+        self.socket = socket
     }
 
     /// Queues `command` and wakes the loop; false (nothing queued) once the host closed.
@@ -316,10 +317,24 @@ final class HostShared: Sendable {
         return true
     }
 
-    /// Runs `body` on the loop's state on the calling thread, under its lock; then wakes the loop thread
-    /// if `body` moved a deadline before the loop's planned wake-up.
+    /// Runs `body` on the loop's state on the calling thread, under its lock; then, without the lock,
+    /// sends what it produced (so other threads wait only for the session work, not for the kernel) and
+    /// wakes the loop thread if `body` moved a deadline before the loop's planned wake-up.
     func direct<Result: Sendable>(_ body: (HostLoop) -> Result) -> Result {
-        let (result, wake) = loop.withLoop { loop in (body(loop), loop.takeWakeNeeded()) }
+        let (result, wake, transmits) = loop.withLoop { loop in
+            loop.deferTransmits()
+            let result = body(loop)
+            return (result, loop.takeWakeNeeded(), loop.takeDeferredTransmits())
+        }
+        var failures = 0
+        for (datagrams, address) in transmits {
+            do {
+                failures += try socket.send(batch: datagrams, to: address).failed
+            } catch {
+                failures += datagrams.count
+            }
+        }
+        if failures > 0 { loop.withLoop { $0.countSendFailures(failures) } }
         if wake { waker.wake() }
         return result
     }
@@ -361,7 +376,7 @@ final class HostShared: Sendable {
             waker.drain()
             let commands = takeCommands()
             guard let wait = loop.withLoop({ $0.turn(socketReadable: readable, commands: commands) }) else { break }
-            readable = waker.wait(withSocket: socketDescriptor, timeout: wait)
+            readable = waker.wait(withSocket: socket.descriptor, timeout: wait)
         }
         let remaining = close()
         loop.withLoop { $0.finish(commands: remaining) }

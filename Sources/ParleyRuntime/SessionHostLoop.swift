@@ -80,6 +80,9 @@ final class HostLoop {
     private var plannedWake: MonotonicInstant?
     /// Set when such an input moved a deadline before `plannedWake`; taken by `takeWakeNeeded()`.
     private var wakeNeeded = false
+    /// While another thread's input runs (`deferTransmits()`), what it would send, for that thread to
+    /// send after it let go of the lock; nil: send at once.
+    private var deferredTransmits: [(datagrams: [[UInt8]], address: SocketAddress)]?
 
     /// One turn of the loop thread: the datagrams waiting (if the socket was readable), due timers and
     /// queued commands. Returns how long to wait for the next input, or nil once stopped with every call
@@ -109,6 +112,22 @@ final class HostLoop {
         for waiter in stopWaiters { waiter.resume() }
         stopWaiters.removeAll()
         events.finish()
+    }
+
+    /// From now on, collects what would be sent instead of sending it (until `takeDeferredTransmits()`).
+    func deferTransmits() {
+        deferredTransmits = []
+    }
+
+    /// What was collected since `deferTransmits()`, in order; sending goes back to immediate.
+    func takeDeferredTransmits() -> [(datagrams: [[UInt8]], address: SocketAddress)] {
+        defer { deferredTransmits = nil }
+        return deferredTransmits ?? []
+    }
+
+    /// Counts datagrams the kernel refused when they were sent outside the lock.
+    func countSendFailures(_ count: Int) {
+        counters.sendFailures += count
     }
 
     /// Whether an input handled on another thread since the loop thread began its wait needs it sooner
@@ -626,6 +645,10 @@ final class HostLoop {
     }
 
     private func transmit(_ datagrams: [[UInt8]], to address: SocketAddress) {
+        if deferredTransmits != nil {
+            deferredTransmits?.append((datagrams, address))
+            return
+        }
         do {
             counters.sendFailures += try socket.send(batch: datagrams, to: address).failed
         } catch {

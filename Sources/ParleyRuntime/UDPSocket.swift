@@ -1,5 +1,6 @@
 import CParleyShims
 import Glibc
+import Synchronization
 
 /// A non-blocking UDP socket bound to one local address; it owns its file descriptor and closes it when
 /// it goes away.
@@ -12,8 +13,9 @@ import Glibc
 /// An ICMP port-unreachable reported by the kernel (`ECONNREFUSED`, about an earlier datagram) never
 /// breaks the socket: it is counted in ``portUnreachableCount`` and the call goes on.
 ///
-/// Not `Sendable`: one thread or actor owns a socket at a time (it can be handed over).
-public final class UDPSocket {
+/// `Sendable`: the kernel serialises calls on one descriptor, so several threads may send (and receive)
+/// at once; the only state kept here is an atomic counter.
+public final class UDPSocket: Sendable {
     /// What one ``receive(into:)`` delivered.
     public struct Reception: Equatable, Sendable {
         /// How many bytes were written to the buffer.
@@ -51,7 +53,8 @@ public final class UDPSocket {
     /// The address the socket is bound to, with the port the kernel picked when asked for port 0.
     public let localAddress: SocketAddress
     /// How many ICMP port-unreachable reports (`ECONNREFUSED`) the socket has absorbed.
-    public private(set) var portUnreachableCount = 0
+    public var portUnreachableCount: Int { portUnreachableReports.load(ordering: .relaxed) }
+    private let portUnreachableReports = Atomic(0)
 
     /// The socket's file descriptor (owned: closed in `deinit`).
     let descriptor: Int32
@@ -118,7 +121,7 @@ public final class UDPSocket {
                 continue
             case ECONNREFUSED where refusalsAbsorbed == 0:
                 // The report is about an earlier datagram; this one has not been sent yet.
-                portUnreachableCount += 1
+                notePortUnreachable()
                 refusalsAbsorbed += 1
                 continue
             default:
@@ -221,7 +224,7 @@ public final class UDPSocket {
                 continue
             case ECONNREFUSED where refusalsAbsorbed == 0:
                 // A report about an earlier datagram; this one has not been sent yet.
-                portUnreachableCount += 1
+                notePortUnreachable()
                 refusalsAbsorbed += 1
             default:
                 outcome.failed += 1
@@ -254,7 +257,7 @@ public final class UDPSocket {
                 case EINTR:
                     continue
                 case ECONNREFUSED:
-                    portUnreachableCount += 1
+                    notePortUnreachable()
                     continue
                 default:
                     throw .system(operation: .receive, errno: code)
@@ -336,7 +339,7 @@ public final class UDPSocket {
 
     /// Counts one ICMP port-unreachable report.
     func notePortUnreachable() {
-        portUnreachableCount += 1
+        portUnreachableReports.add(1, ordering: .relaxed)
     }
 
     private static func setOption(_ descriptor: Int32, _ level: Int32, _ name: Int32, _ value: Int32) throws(RuntimeError) {
