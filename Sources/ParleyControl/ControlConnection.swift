@@ -19,6 +19,8 @@ final class ControlConnection: Sendable {
         var calls: [ControlRequestID: Call] = [:]
         var nextSerial: UInt64 = 0
         var readClosed = false
+        /// The server is stopping (`closeGracefully()`), not the client closing.
+        var serverStopping = false
         var ended = false
         var threadsRunning = 2
     }
@@ -59,6 +61,15 @@ final class ControlConnection: Sendable {
         writer.abort()
     }
 
+    /// Closes the connection for a stopping server: reading stops, streams end with `UNAVAILABLE`, unary
+    /// calls in flight still answer; once none is left, the queued frames are written and the socket is
+    /// shut down (the server aborts what is still open after its grace period).
+    func closeGracefully() {
+        state.withLock { $0.serverStopping = true }
+        // The reader sees the end of its input and goes through `readSideClosed()`.
+        Glibc.shutdown(fd, Int32(SHUT_RD))
+    }
+
     private func threadEnded() {
         let last = state.withLock { state -> Bool in
             state.threadsRunning -= 1
@@ -91,13 +102,17 @@ final class ControlConnection: Sendable {
             abort()
             return
         }
-        let (streams, idle) = state.withLock { state -> ([(ControlRequestID, UInt64)], Bool) in
+        let (streams, idle, serverStopping) = state.withLock { state -> ([(ControlRequestID, UInt64)], Bool, Bool) in
             state.readClosed = true
             let streams = state.calls.filter { $0.value.kind == .serverStreaming }.map { ($0.key, $0.value.serial) }
-            return (streams, state.calls.isEmpty)
+            return (streams, state.calls.isEmpty, state.serverStopping)
         }
+        let end =
+            serverStopping
+            ? ControlEnd(code: .unavailable, message: "the engine is shutting down")
+            : ControlEnd(code: .cancelled, message: "the client closed the connection")
         for (id, serial) in streams {
-            conclude(id: id, serial: serial, with: ControlReply(id: id, body: .end(ControlEnd(code: .cancelled, message: "the client closed the connection"))))
+            conclude(id: id, serial: serial, with: ControlReply(id: id, body: .end(end)))
         }
         if idle { writer.finish() }
     }

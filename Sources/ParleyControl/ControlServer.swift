@@ -181,8 +181,10 @@ public actor ControlServer {
         }
     }
 
-    /// Stops accepting, closes every connection (cancelling the calls in flight), waits for the
-    /// connection threads to end and removes the socket file (when it is still the one this server made).
+    /// Stops accepting and closes every connection: streams end with `UNAVAILABLE`, unary calls in flight
+    /// may still answer for up to `closingGrace` (then they are cancelled and their answers dropped), and
+    /// what is queued is written. Waits for the connection threads to end and removes the socket file
+    /// (when it is still the one this server made).
     public func stop() async {
         guard started, listenFD >= 0 else { return }
         var byte: UInt8 = 1
@@ -198,13 +200,40 @@ public actor ControlServer {
         {
             unlink(configuration.socketPath)
         }
-        core.closeAllConnections()
-        await Self.wait(for: core.connectionThreads)
+        // Answers in flight (Engine/Shutdown's own among them) still go out; what is left after the
+        // grace period is dropped.
+        core.closeAllConnections(gracefully: true)
+        if !(await Self.wait(for: core.connectionThreads, atMost: Self.closingGrace)) {
+            core.closeAllConnections(gracefully: false)
+            await Self.wait(for: core.connectionThreads)
+        }
     }
+
+    /// How long `stop()` lets unary calls in flight answer before it drops them.
+    static let closingGrace = Duration.seconds(2)
 
     private static func wait(for group: DispatchGroup) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             group.notify(queue: .global()) { continuation.resume() }
+        }
+    }
+
+    /// Waits until `group` is done or `limit` passed; true when it is done.
+    private static func wait(for group: DispatchGroup, atMost limit: Duration) async -> Bool {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let resumed = Mutex(false)
+            let resumeOnce: @Sendable (Bool) -> Void = { done in
+                let first = resumed.withLock { resumed in
+                    defer { resumed = true }
+                    return !resumed
+                }
+                if first { continuation.resume(returning: done) }
+            }
+            group.notify(queue: .global()) { resumeOnce(true) }
+            let (seconds, attoseconds) = limit.components
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(seconds * 1_000_000_000 + attoseconds / 1_000_000_000))) {
+                resumeOnce(false)
+            }
         }
     }
 
@@ -399,11 +428,15 @@ final class ControlServerCore: Sendable {
         connections.withLock { _ = $0.open.removeValue(forKey: ObjectIdentifier(connection)) }
     }
 
-    func closeAllConnections() {
+    /// Refuses new connections and closes the open ones: gracefully (see
+    /// `ControlConnection.closeGracefully()`) or at once, dropping what is queued.
+    func closeAllConnections(gracefully: Bool) {
         let open = connections.withLock { state in
             state.closing = true
             return Array(state.open.values)
         }
-        for connection in open { connection.abort() }
+        for connection in open {
+            if gracefully { connection.closeGracefully() } else { connection.abort() }
+        }
     }
 }

@@ -44,6 +44,8 @@ final class TestHandlers: Sendable {
     let slowStarted = Signal()
     let streamStarted = Signal()
     let slowClientDropped = Signal()
+    let gateStarted = Signal()
+    let gateOpened = Signal()
 
     func install(on server: ControlServer) {
         // Echo: returns its params as the result.
@@ -64,6 +66,12 @@ final class TestHandlers: Sendable {
             while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
             slowCancelled.raise()
             return [:]
+        })
+        // Gate: answers {"done": true} once the test raises gateOpened.
+        server.register(testMethod("Gate"), unary: { [self] _ throws(ControlError) in
+            gateStarted.raise()
+            await gateOpened.wait()
+            return ["done": true]
         })
         // Count: sends params.count events {"n": i}, then ends OK.
         server.register(testMethod("Count"), stream: { request, sink throws(ControlError) in

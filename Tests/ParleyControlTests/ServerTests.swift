@@ -312,6 +312,38 @@ let engineHealth = testMethod("Health", service: "Engine")
         await server.stop()
     }
 
+    @Test func stoppingEndsStreamsWithUnavailableAndStillAnswersUnaryCallsInFlight() async throws {
+        let server = try await TestServer()
+        let connection = try RawConnection(path: server.path)
+        connection.send(#"{"id":"w","method":"parley.v1.Test/Forever"}"# + "\n")
+        #expect(try await connection.nextReply() == ControlReply(id: "w", body: .event(["ready": true])))
+        connection.send(#"{"id":"g","method":"parley.v1.Test/Gate"}"# + "\n")
+        await server.handlers.gateStarted.wait()
+
+        let stopping = Task { await server.server.stop() }
+        let end = try await connection.nextReply()
+        #expect(end == ControlReply(id: "w", body: .end(ControlEnd(code: .unavailable, message: "the engine is shutting down"))))
+        // The unary call in flight (as Engine/Shutdown's own is) still gets its answer, then the server closes.
+        server.handlers.gateOpened.raise()
+        #expect(try await connection.nextReply() == ControlReply(id: "g", body: .result(["done": true])))
+        #expect(await connection.nextLine() == nil)
+        await stopping.value
+        connection.close()
+        removeTemporaryDirectory(server.directory)
+    }
+
+    @Test func stoppingDropsAUnaryCallStillInFlightAfterTheGracePeriod() async throws {
+        let server = try await TestServer()
+        let connection = try RawConnection(path: server.path)
+        connection.send(#"{"id":"s","method":"parley.v1.Test/Slow"}"# + "\n")
+        await server.handlers.slowStarted.wait()
+        await server.server.stop()  // returns after ControlServer.closingGrace: the handler never answers
+        await server.handlers.slowCancelled.wait()
+        #expect(await connection.nextLine() == nil)
+        connection.close()
+        removeTemporaryDirectory(server.directory)
+    }
+
     @Test func aFinalLineWithoutNewlineBeforeHalfCloseIsAnswered() async throws {
         let server = try await TestServer()
         let connection = try RawConnection(path: server.path)

@@ -195,6 +195,21 @@ struct EngineProcessTests {
         await pair.stop()
     }
 
+    @Test("Engine/Shutdown is answered, hangs up (the peer ends with remote_hangup) and the daemon exits 0")
+    func shutdownOverTheControlSocketIsAnsweredAndHangsUp() async throws {
+        let pair = try await DaemonPair.start()
+        let recorder = TrafficRecorder()
+        let call = try await Self.connect(pair, recorder: recorder)
+        // The answer must reach the client although the engine closes its control socket right after.
+        #expect(try await recorder.call(call.a, "Engine/Shutdown") == .object([:]))
+        let ended = await call.watchB.first(where: Events.isState("ended", of: call.callB))
+        #expect(ended?["reason"]?.text == "remote_hangup")
+        #expect(await pair.a.waitForExit() == 0, "parleyd a's log:\n\(pair.a.logText)")
+        call.watchB.stop()
+        await pair.stop()
+        try checkAgainstSchemas(recorder)
+    }
+
     @Test("Killing one daemon ends the call at the other with peer_timeout within 10 s")
     func killedPeerEndsTheCallWithPeerTimeout() async throws {
         let pair = try await DaemonPair.start()
