@@ -340,6 +340,8 @@ public actor Engine {
             logger: logger)
         calls[id]?.pipeline = pipeline
         pipeline.start()
+        // Frames go from the session to the decode queue without a hop through this actor.
+        host.deliverVideoFrames(of: handle) { frame in pipeline.deliver(frame) }
     }
 
     /// The camera of a call went away: the call goes on with video off, the peer is told, and front-ends

@@ -144,12 +144,24 @@ public final class SessionHost: Sendable {
         pullAudioBlocking(sampleCount: sampleCount, call: call)
     }
 
-    /// `pullAudio(sampleCount:call:)` for a dedicated playout thread: blocks the calling thread until
-    /// the loop answered (a few microseconds unless the loop is busy). Never call it from a task of the
-    /// cooperative pool (it would hold one of its threads) or from the incoming-call policy (the loop's
-    /// own thread: it would wait for itself).
+    /// `pullAudio(sampleCount:call:)` for a dedicated playout thread: runs on the calling thread under the
+    /// host's lock (it waits only while another thread holds it; decoding happens here). Never call it
+    /// from the incoming-call policy or a video-frame handler: they run under that lock, and it would
+    /// wait for itself.
     public func pullAudioBlocking(sampleCount: Int, call: CallHandle) -> AudioPlayout? {
         shared.direct { $0.pullAudio(sampleCount: sampleCount, call: call) }
+    }
+
+    /// Hands `call`'s decodable video frames straight to `handler` instead of `events` (as
+    /// `.call(_, .videoFrame)`), from then until the call closes: a frame then reaches its decoder
+    /// without waking the task that consumes `events`.
+    ///
+    /// `handler` runs on whichever thread drained the session, under the host's lock: it must only
+    /// queue the frame, and must not call this host's media methods (`sendAudio`, `sendVideoFrame`,
+    /// `pullAudio`, `videoFrameDecoded`, the statistics) synchronously. Frames drained before this
+    /// call still go to `events`; an unknown or ended call is ignored.
+    public func deliverVideoFrames(of call: CallHandle, to handler: @escaping @Sendable (IncomingVideoFrame) -> Void) {
+        shared.direct { $0.setVideoFrameHandler(handler, call: call) }
     }
 
     /// Reports that the owner decoded a frame it got from a `.videoFrame` event of `call`.

@@ -40,6 +40,8 @@ final class HostLoop {
     private let policy: @Sendable (IncomingCall) -> IncomingCallDecision
     private let events: AsyncStream<HostEvent>.Continuation
     private var calls: [CallHandle: HostedCall] = [:]
+    /// Where each call's decodable video frames go instead of `events` (`setVideoFrameHandler`).
+    private var videoFrameHandlers: [CallHandle: @Sendable (IncomingVideoFrame) -> Void] = [:]
     private var ringing: [CallHandle: RingingCall] = [:]
     private var limiter = InitiationRateLimiter()
     private var counters = SessionHostStatistics()
@@ -506,6 +508,11 @@ final class HostLoop {
         drain(call)
     }
 
+    func setVideoFrameHandler(_ handler: @escaping @Sendable (IncomingVideoFrame) -> Void, call handle: CallHandle) {
+        guard calls[handle] != nil else { return }
+        videoFrameHandlers[handle] = handler
+    }
+
     func videoFrameDecoded(_ frame: IncomingVideoFrame, call handle: CallHandle) {
         guard let call = calls[handle] else { return }
         call.session.videoFrameDecoded(frame, now: HostClock.now())
@@ -617,6 +624,8 @@ final class HostLoop {
             case .transmit(let datagram):
                 if call.firstDatagram == nil { call.firstDatagram = datagram }
                 if call.peerAddress != nil { outgoing.append(datagram) }
+            case .event(.videoFrame(let frame)) where videoFrameHandlers[call.handle] != nil:
+                videoFrameHandlers[call.handle]?(frame)
             case .event(let event):
                 events.yield(.call(call.handle, event))
             case .wait(let until):
@@ -628,6 +637,7 @@ final class HostLoop {
         if let address = call.peerAddress, !outgoing.isEmpty { transmit(outgoing, to: address) }
         if case .ended(let reason) = call.session.state, calls[call.handle] === call {
             calls[call.handle] = nil
+            videoFrameHandlers[call.handle] = nil
             router.unregister(session: call.handle)
             events.yield(.callClosed(call.handle, reason))
         }

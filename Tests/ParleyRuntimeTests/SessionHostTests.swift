@@ -3,6 +3,7 @@ import ParleyMedia
 import ParleyRuntime
 import ParleySession
 import ParleyWire
+import Synchronization
 import Testing
 
 /// Two `SessionHost`s in one process, on real loopback sockets with the real clock.
@@ -88,6 +89,31 @@ struct SessionHostTests {
             // virtual-time session tests measure concealment.)
             #expect(buffer.jitterBufferEmittedCount > 0 && buffer.decodedPackets > 0)
         }
+        await a.stop()
+        await b.stop()
+    }
+
+    @Test("Video frames go to the call's frame handler once it is set, in order, and no longer to the events")
+    func videoFramesGoToTheHandlerInsteadOfTheEvents() async throws {
+        let a = try HostUnderTest(.loopbackV4, ssrcs: HostUnderTest.ssrcsA)
+        let b = try HostUnderTest(.loopbackV4, ssrcs: HostUnderTest.ssrcsB)
+        let calls = try #require(try await connect(a, b))
+        let handled = Mutex<[[UInt8]]>([])
+        b.host.deliverVideoFrames(of: calls.callee) { frame in handled.withLock { $0.append(frame.payload) } }
+        let eventsBefore = b.log.all.videoFrames(of: calls.callee).count
+
+        var sent: [[UInt8]] = []
+        for index in 0..<5 {
+            let frame = (0..<(300 + index)).map { UInt8(truncatingIfNeeded: $0 &* 3 &+ index) }
+            a.host.sendVideoFrame(frame, isKeyFrame: index == 0, captureInstant: HostClock.now(), call: calls.caller)
+            sent.append(frame)
+            try await Task.sleep(for: .milliseconds(33))
+        }
+        let clock = ContinuousClock()
+        let giveUp = clock.now + .seconds(10)  // a loaded machine's bound, not a timing check
+        while handled.withLock({ $0.count }) < sent.count, clock.now < giveUp { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(handled.withLock { $0 } == sent)
+        #expect(b.log.all.videoFrames(of: calls.callee).count == eventsBefore)
         await a.stop()
         await b.stop()
     }
