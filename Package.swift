@@ -129,6 +129,8 @@ let package = Package(
             name: "parleyd",
             dependencies: [
                 "ParleyEngine",
+                "ParleyRuntime",
+                "ParleySession",
                 "CParleyShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -220,7 +222,7 @@ let package = Package(
         // Process tests: real parleyd processes driven over their control sockets.
         .testTarget(
             name: "ParleyEngineTests",
-            dependencies: ["ParleyEngine", "ParleyControl", "ParleyCrypto", "ParleyDevices", "ParleyMedia", "ParleyTestSupport"],
+            dependencies: ["ParleyEngine", "ParleyControl", "ParleyCrypto", "ParleyDevices", "ParleyMedia", "ParleySession", "ParleyTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 public import ParleyRuntime
+public import ParleySession
 
 /// Everything an engine is started with: `parleyd`'s flags and config file, or a test's choice.
 public struct EngineConfiguration: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Glibc
 import ParleyRuntime
+import ParleySession
 
 /// The machine's own IP addresses, for the candidates an engine advertises.
 enum InterfaceAddresses {

@@ -1,22 +1,7 @@
 package import Glibc
 public import ParleySession
 
-/// An IPv4 or IPv6 address (without a port).
-public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
-    /// An IPv4 address as a number in network order: 127.0.0.1 is `0x7F00_0001`.
-    case v4(UInt32)
-    /// An IPv6 address as two 64-bit halves in network order: `::1` is `(high: 0, low: 1)`.
-    case v6(high: UInt64, low: UInt64)
-
-    /// 127.0.0.1.
-    public static let loopbackV4 = IPAddress.v4(0x7F00_0001)
-    /// ::1.
-    public static let loopbackV6 = IPAddress.v6(high: 0, low: 1)
-    /// 0.0.0.0: every IPv4 interface, when binding.
-    public static let anyV4 = IPAddress.v4(0)
-    /// `::`: every interface, IPv6 and (dual-stack) IPv4, when binding.
-    public static let anyV6 = IPAddress.v6(high: 0, low: 0)
-
+extension IPAddress {
     /// The address in `text` (`127.0.0.1`, `::1`, no brackets), or nil when it is neither form.
     public init?(_ text: String) {
         if let address = Self.parse(text, family: AF_INET) ?? Self.parse(text, family: AF_INET6) {
@@ -24,57 +9,6 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         } else {
             return nil
         }
-    }
-
-    /// The address from its 4 (IPv4) or 16 (IPv6) bytes in network order; nil for any other length.
-    public init?(bytes: [UInt8]) {
-        switch bytes.count {
-        case 4:
-            self = .v4(bytes.reduce(0) { $0 << 8 | UInt32($1) })
-        case 16:
-            let high = bytes[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-            let low = bytes[8..<16].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-            self = .v6(high: high, low: low)
-        default:
-            return nil
-        }
-    }
-
-    /// The address's bytes in network order: 4 for IPv4, 16 for IPv6.
-    public var bytes: [UInt8] {
-        switch self {
-        case .v4(let value):
-            return (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * $0)) }
-        case .v6(let high, let low):
-            return (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
-                + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * $0)) }
-        }
-    }
-
-    /// The IPv4 address an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) stands for; otherwise the address
-    /// itself.
-    public var unmapped: IPAddress {
-        if case .v6(0, let low) = self, low >> 32 == 0xFFFF {
-            return .v4(UInt32(truncatingIfNeeded: low))
-        }
-        return self
-    }
-
-    /// The IPv4-mapped IPv6 form (`::ffff:a.b.c.d`) of an IPv4 address; an IPv6 address unchanged.
-    public var v4Mapped: IPAddress {
-        if case .v4(let value) = self {
-            return .v6(high: 0, low: 0xFFFF_0000_0000 | UInt64(value))
-        }
-        return self
-    }
-
-    /// The conventional text: dotted quad for IPv4, RFC 5952 form for IPv6 (as `inet_ntop` writes it).
-    public var description: String {
-        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-        var raw = bytes
-        let family = if case .v4 = self { AF_INET } else { AF_INET6 }
-        _ = inet_ntop(family, &raw, &text, socklen_t(text.count))
-        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     private static func parse(_ text: String, family: Int32) -> IPAddress? {
@@ -215,18 +149,11 @@ extension SocketAddress {
 extension SocketAddress {
     /// The address a peer's candidate names.
     public init(_ candidate: TransportCandidate) {
-        let ip: IPAddress = switch candidate.address {
-        case .v4(let value): .v4(value)
-        case .v6(let high, let low): .v6(high: high, low: low)
-        }
-        self.init(ip, port: candidate.port)
+        self.init(candidate.address, port: candidate.port)
     }
 
     /// This address as a candidate in an offer or answer.
     public var transportCandidate: TransportCandidate {
-        switch ip.unmapped {
-        case .v4(let value): TransportCandidate(address: .v4(value), port: port)
-        case .v6(let high, let low): TransportCandidate(address: .v6(high: high, low: low), port: port)
-        }
+        TransportCandidate(address: ip.unmapped, port: port)
     }
 }

@@ -220,23 +220,6 @@ public struct HeaderExtensionMapping: Equatable, Sendable {
     }
 }
 
-/// An IPv4 or IPv6 address.
-public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
-    case v4(UInt32)
-    case v6(high: UInt64, low: UInt64)
-
-    public var description: String {
-        switch self {
-        case .v4(let value):
-            return (0..<4).map { "\(UInt8(truncatingIfNeeded: value >> (24 - 8 * UInt32($0))))" }.joined(separator: ".")
-        case .v6(let high, let low):
-            let groups = (0..<4).map { UInt16(truncatingIfNeeded: high >> (48 - 16 * UInt64($0))) }
-                + (0..<4).map { UInt16(truncatingIfNeeded: low >> (48 - 16 * UInt64($0))) }
-            return "[" + groups.map { String($0, radix: 16) }.joined(separator: ":") + "]"
-        }
-    }
-}
-
 /// A UDP transport address this side receives on (field type 0x05).
 ///
 /// ```
@@ -258,7 +241,13 @@ public struct TransportCandidate: Hashable, Sendable, CustomStringConvertible {
         self.port = port
     }
 
-    public var description: String { "\(address):\(port)" }
+    /// `a.b.c.d:port` or `[v6]:port`.
+    public var description: String {
+        switch address {
+        case .v4: "\(address):\(port)"
+        case .v6: "[\(address)]:\(port)"
+        }
+    }
 
     init(parsing value: ArraySlice<UInt8>) throws(WireError) {
         var reader = ByteReader(value)

@@ -5,6 +5,7 @@ import Glibc
 import Logging
 import ParleyEngine
 import ParleyRuntime
+import ParleySession
 
 /// `parleyd`: the Parley call engine daemon.
 @main

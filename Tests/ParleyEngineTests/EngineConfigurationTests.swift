@@ -1,5 +1,6 @@
 import ParleyEngine
 import ParleyRuntime
+import ParleySession
 import Testing
 
 /// `parleyd`'s configuration file and flag values.

@@ -1,4 +1,5 @@
 import ParleyRuntime
+import ParleySession
 import Testing
 
 @Suite struct ReceiveBatchTests {

@@ -76,7 +76,7 @@ struct HostUnderTest {
 
     /// A started host on `ip` (any free port) that sends `ssrcs` and answers every call.
     init(
-        _ ip: ParleyRuntime.IPAddress, ssrcs: (audio: SSRC, video: SSRC, rtx: SSRC),
+        _ ip: IPAddress, ssrcs: (audio: SSRC, video: SSRC, rtx: SSRC),
         policy: @escaping @Sendable (IncomingCall) -> IncomingCallDecision = { _ in .accept }
     ) throws {
         identity = IdentityKeyPair()

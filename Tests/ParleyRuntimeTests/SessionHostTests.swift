@@ -10,8 +10,8 @@ import Testing
 @Suite("SessionHost")
 struct SessionHostTests {
     @Test("A dialled call becomes active on both hosts with the same SAS and ends with remote_hangup at the callee",
-        arguments: [ParleyRuntime.IPAddress.loopbackV4, .loopbackV6])
-    func dialledCallBecomesActiveAndHangUpReachesThePeer(ip: ParleyRuntime.IPAddress) async throws {
+        arguments: [IPAddress.loopbackV4, .loopbackV6])
+    func dialledCallBecomesActiveAndHangUpReachesThePeer(ip: IPAddress) async throws {
         let a = try HostUnderTest(ip, ssrcs: HostUnderTest.ssrcsA)
         let b = try HostUnderTest(ip, ssrcs: HostUnderTest.ssrcsB)
         let calls = try #require(try await connect(a, b))

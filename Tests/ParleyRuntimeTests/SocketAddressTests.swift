@@ -1,5 +1,7 @@
 import Glibc
 import ParleyRuntime
+import ParleySession
+import ParleyWire
 import Testing
 
 @Suite struct SocketAddressTests {
@@ -66,6 +68,31 @@ import Testing
         for (address, text) in cases {
             #expect(address.description == text)
             #expect(try SocketAddress(parsing: text) == address)
+        }
+    }
+
+    @Test func addressTextIsWhatInetNtopWritesForAddressesFullOfZeroRuns() {
+        var generator = SplitMix64(seed: 5952)
+        for _ in 0..<3_000 {
+            // Each group zero half of the time, so runs of every length and position occur.
+            let groups = (0..<8).map { _ in
+                UInt64.random(in: 0...1, using: &generator) == 0 ? 0 : UInt64.random(in: 1...0xFFFF, using: &generator)
+            }
+            let high = groups[0..<4].reduce(0) { $0 << 16 | $1 }
+            var low = groups[4..<8].reduce(0) { $0 << 16 | $1 }
+            // Now and then an IPv4-mapped or IPv4-compatible address, which inet_ntop writes with a dotted quad.
+            switch UInt64.random(in: 0..<8, using: &generator) {
+            case 0: low = 0xFFFF_0000_0000 | (low & 0xFFFF_FFFF)
+            case 1: low &= 0xFFFF_FFFF
+            default: break
+            }
+            let address = IPAddress.v6(high: high & (low >> 32 == 0xFFFF || low >> 32 == 0 ? 0 : .max), low: low)
+            var raw = address.bytes
+            var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+            _ = inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count))
+            let expected = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            #expect(address.description == expected)
+            #expect(IPAddress(expected) == address)
         }
     }
 

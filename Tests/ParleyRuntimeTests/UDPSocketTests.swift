@@ -1,5 +1,6 @@
 import Dispatch
 import ParleyRuntime
+import ParleySession
 import ParleyWire
 import Testing
 
