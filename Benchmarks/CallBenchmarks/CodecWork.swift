@@ -171,8 +171,7 @@ func measureCodecsAndSources(_ work: DirectionWork, video: VideoParameters) thro
     let opus = try OpusEncoder()
     let opusDecoder = try OpusDecoder()
     let samples = OpusFrameDuration.milliseconds20.sampleCount
-    let window = AudioFrame.sampleRate
-    var analysis: [Int16] = []
+    var listener = AudioMarkerListener()
     for index in 0..<work.audioFramesEncoded {
         let t0 = ownProcessCPUSeconds()
         let frame = microphone.nextFrame(sampleCount: samples, captureInstant: .zero)
@@ -184,11 +183,7 @@ func measureCodecsAndSources(_ work: DirectionWork, video: VideoParameters) thro
         guard index < work.audioPacketsDecoded else { continue }
         let played = try opusDecoder.decode(packet.payload)
         let t3 = ownProcessCPUSeconds()
-        analysis += played.samples
-        if analysis.count >= window + AudioMarker.length {
-            cpu.markersHeard += AudioMarker.detectStarts(in: analysis).filter { $0 < window }.count
-            analysis.removeFirst(window)
-        }
+        cpu.markersHeard += listener.listen(to: played.samples)
         let t4 = ownProcessCPUSeconds()
         cpu.audioDecode += t3 - t2
         cpu.markerDetection += t4 - t3
@@ -247,83 +242,91 @@ private struct SplitThreadCPU {
 /// its peers, which no engine can avoid.
 func measureCodecsPaced(_ works: [DirectionWork], video: VideoParameters) throws -> PacedCPU {
     let total = Mutex(PacedCPU())
-    let failure = Mutex<(any Error)?>(nil)
-    let group = DispatchGroup()
+    let threads = PacedThreads()
     for work in works {
-        let videoWork = work
-        group.enter()
-        Thread.detachNewThread {
-            defer { group.leave() }
-            do {
-                let camera = try SyntheticCamera(width: video.width, height: video.height, frameRate: Double(video.frameRate))
-                let encoder = try VP8Encoder(configuration: video.encoderConfiguration)
-                let decoder = try VP8Decoder()
-                let keyFrames = keyFramePositions(videoWork)
-                var split = SplitThreadCPU()
-                var next = wallNanoseconds()
-                let interval = 1_000_000_000 / Int64(video.frameRate)
-                for index in 0..<videoWork.videoFramesEncoded {
-                    next += interval
-                    sleepUntil(wallNanoseconds: next)
-                    if keyFrames.contains(index) { encoder.forceKeyFrame() }
-                    try split.measure {
-                        camera.frame(number: videoWork.firstFrameNumber &+ UInt32(index), captureInstant: instant(ofFrame: index, video))
-                    } codec: { frame -> VideoFrame? in
-                        guard let encoded = try encoder.encode(frame), index < videoWork.videoFramesDecoded else { return nil }
-                        return try decoder.decode(encoded.payload)
-                    } sink: { picture in
-                        if let picture { consume(VideoStamp.read(from: picture)) }
-                    }
+        threads.start {
+            let camera = try SyntheticCamera(width: video.width, height: video.height, frameRate: Double(video.frameRate))
+            let encoder = try VP8Encoder(configuration: video.encoderConfiguration)
+            let decoder = try VP8Decoder()
+            let keyFrames = keyFramePositions(work)
+            var split = SplitThreadCPU()
+            try paced(count: work.videoFramesEncoded, interval: 1_000_000_000 / Int64(video.frameRate)) { index in
+                if keyFrames.contains(index) { encoder.forceKeyFrame() }
+                try split.measure {
+                    camera.frame(number: work.firstFrameNumber &+ UInt32(index), captureInstant: instant(ofFrame: index, video))
+                } codec: { frame -> VideoFrame? in
+                    guard let encoded = try encoder.encode(frame), index < work.videoFramesDecoded else { return nil }
+                    return try decoder.decode(encoded.payload)
+                } sink: { picture in
+                    if let picture { consume(VideoStamp.read(from: picture)) }
                 }
-                total.withLock {
-                    $0.video += Double(split.codec) / 1e9
-                    $0.videoSourcesAndSinks += Double(split.sourceAndSink) / 1e9
-                }
-            } catch {
-                failure.withLock { $0 = error }
+            }
+            total.withLock {
+                $0.video += Double(split.codec) / 1e9
+                $0.videoSourcesAndSinks += Double(split.sourceAndSink) / 1e9
             }
         }
-        group.enter()
-        Thread.detachNewThread {
-            defer { group.leave() }
-            do {
-                var microphone = try SyntheticMicrophone()
-                let opus = try OpusEncoder()
-                let opusDecoder = try OpusDecoder()
-                let samples = OpusFrameDuration.milliseconds20.sampleCount
-                let window = AudioFrame.sampleRate
-                var analysis: [Int16] = []
-                var split = SplitThreadCPU()
-                var next = wallNanoseconds()
-                for index in 0..<videoWork.audioFramesEncoded {
-                    next += 20_000_000
-                    sleepUntil(wallNanoseconds: next)
-                    try split.measure {
-                        microphone.nextFrame(sampleCount: samples, captureInstant: .zero)
-                    } codec: { frame -> [Int16] in
-                        let packet = try opus.encode(frame)
-                        guard index < videoWork.audioPacketsDecoded else { return [] }
-                        return try opusDecoder.decode(packet.payload).samples
-                    } sink: { played in
-                        analysis += played
-                        if analysis.count >= window + AudioMarker.length {
-                            consume(AudioMarker.detectStarts(in: analysis).filter { $0 < window }.count)
-                            analysis.removeFirst(window)
-                        }
-                    }
+        threads.start {
+            var microphone = try SyntheticMicrophone()
+            let opus = try OpusEncoder()
+            let opusDecoder = try OpusDecoder()
+            let samples = OpusFrameDuration.milliseconds20.sampleCount
+            var listener = AudioMarkerListener()
+            var split = SplitThreadCPU()
+            try paced(count: work.audioFramesEncoded, interval: 20_000_000) { index in
+                try split.measure {
+                    microphone.nextFrame(sampleCount: samples, captureInstant: .zero)
+                } codec: { frame -> [Int16] in
+                    let packet = try opus.encode(frame)
+                    guard index < work.audioPacketsDecoded else { return [] }
+                    return try opusDecoder.decode(packet.payload).samples
+                } sink: { played in
+                    consume(listener.listen(to: played))
                 }
-                total.withLock {
-                    $0.audio += Double(split.codec) / 1e9
-                    $0.audioSourcesAndSinks += Double(split.sourceAndSink) / 1e9
-                }
-            } catch {
-                failure.withLock { $0 = error }
+            }
+            total.withLock {
+                $0.audio += Double(split.codec) / 1e9
+                $0.audioSourcesAndSinks += Double(split.sourceAndSink) / 1e9
             }
         }
     }
-    group.wait()
-    if let error = failure.withLock({ $0 }) { throw error }
+    try threads.wait()
     return total.withLock { $0 }
+}
+
+/// Pass C's threads: each runs its body on a thread of its own; the first error any throws is kept.
+private final class PacedThreads: Sendable {
+    private let group = DispatchGroup()
+    private let failure = Mutex<(any Error)?>(nil)
+
+    /// Runs `body` on a new thread.
+    func start(_ body: @escaping @Sendable () throws -> Void) {
+        group.enter()
+        Thread.detachNewThread { [self] in
+            defer { group.leave() }
+            do {
+                try body()
+            } catch {
+                failure.withLock { $0 = $0 ?? error }
+            }
+        }
+    }
+
+    /// Waits for every thread, then throws the first error, if any.
+    func wait() throws {
+        group.wait()
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
+}
+
+/// Calls `tick` with 0, 1, … `count − 1`, one every `interval` nanoseconds from now.
+private func paced(count: Int, interval: Int64, _ tick: (Int) throws -> Void) rethrows {
+    var next = wallNanoseconds()
+    for index in 0..<count {
+        next += interval
+        sleepUntil(wallNanoseconds: next)
+        try tick(index)
+    }
 }
 
 /// Sleeps until `wallNanoseconds()` reaches `deadline` (returns at once when it has).

@@ -501,7 +501,7 @@ final class CallMediaPipeline: Sendable {
         var microphone: SyntheticMicrophone?
         var encoder: OpusEncoder?
         var captureFailed = false
-        var analysis: [Int16] = []
+        var listener = AudioMarkerListener()
         var next = HostClock.now()
         while true {
             let state = controls.withLock { $0 }
@@ -530,30 +530,25 @@ final class CallMediaPipeline: Sendable {
                 counters.withLock { $0.audioPullsMissed += 1 }
                 continue
             }
-            play(samples, analysis: &analysis)
+            play(samples, listener: &listener)
         }
     }
 
     /// Pulls `sampleCount` samples of the peer's audio, plays them on the PulseAudio sink if there is one,
-    /// and looks for the microphone's markers in one-second windows of `analysis`.
-    private func play(_ sampleCount: Int, analysis: inout [Int16]) {
+    /// and listens for the microphone's markers in them.
+    private func play(_ sampleCount: Int, listener: inout AudioMarkerListener) {
         guard let playout = host.pullAudioBlocking(sampleCount: sampleCount, call: call) else {
             counters.withLock { $0.audioPullsMissed += 1 }
             return
         }
-        let window = AudioFrame.sampleRate
-        analysis += playout.samples
         recordings.record(playout.samples, as: .receivedAudio)
         if let sink = pulseSink.withLock({ $0 }) {
             sink.play(AudioFrame(channelCount: 1, samples: playout.samples, captureInstant: HostClock.now()))
         }
-        counters.withLock { $0.audioSamplesPlayed += playout.samples.count }
-        if analysis.count >= window + AudioMarker.length {
-            // Markers starting in the first `window` samples; the tail is kept so one split across the
-            // boundary is found in the next window.
-            let heard = AudioMarker.detectStarts(in: analysis).filter { $0 < window }.count
-            analysis.removeFirst(window)
-            counters.withLock { $0.audioMarkersHeard += heard }
+        let heard = listener.listen(to: playout.samples)
+        counters.withLock { counters in
+            counters.audioSamplesPlayed += playout.samples.count
+            counters.audioMarkersHeard += heard
         }
     }
 }

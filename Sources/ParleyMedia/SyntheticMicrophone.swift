@@ -361,3 +361,26 @@ public enum AudioMarker {
         return Int((weighted / total - Double(length - 1) / 2).rounded())
     }
 }
+
+/// Listens for the microphone's markers in a stream of samples a second at a time, as a playout sink
+/// does: each complete one-second window is searched, and a marker that straddles a window's end is
+/// found in the next one (the window's last `AudioMarker.length` samples are searched again).
+public struct AudioMarkerListener: Sendable {
+    /// The samples searched together (one second at 48 kHz).
+    public static let window = AudioFrame.sampleRate
+    private var pending: [Int16] = []
+
+    /// A listener that has heard nothing yet.
+    public init() {}
+
+    /// Adds `samples` (mono, 48 kHz); returns how many markers start in the windows they completed.
+    public mutating func listen(to samples: [Int16]) -> Int {
+        pending += samples
+        var heard = 0
+        while pending.count >= Self.window + AudioMarker.length {
+            heard += AudioMarker.detectStarts(in: pending).filter { $0 < Self.window }.count
+            pending.removeFirst(Self.window)
+        }
+        return heard
+    }
+}

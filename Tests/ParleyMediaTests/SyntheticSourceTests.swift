@@ -85,6 +85,18 @@ import Testing
         #expect(microphone.markerStarts(in: 0..<samples.count) == [12_000, 36_000, 60_000, 84_000, 108_000, 132_000])
     }
 
+    @Test func aListenerFedIn20MsBlocksHearsEveryMarkerOfItsCompleteWindowsOnce() throws {
+        var microphone = try SyntheticMicrophone()
+        var listener = AudioMarkerListener()
+        var heard = 0
+        // 3.5 s in 20 ms blocks: three whole windows (0–3 s) are searched, the half second after is pending.
+        for _ in 0..<175 {
+            heard += listener.listen(to: microphone.nextFrame(sampleCount: 960, captureInstant: .zero).samples)
+        }
+        #expect(heard == microphone.markerStarts(in: 0..<3 * AudioMarkerListener.window).count)
+        #expect(heard == 6)
+    }
+
     @Test func markersAreFoundInDecodedOpusWithinOneMillisecond() throws {
         var microphone = try SyntheticMicrophone()
         let encoder = try OpusEncoder()
