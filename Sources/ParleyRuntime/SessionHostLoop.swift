@@ -74,9 +74,6 @@ final class HostLoop {
     /// the codecs when cores are scarce (applied only where permitted, e.g. as root).
     static let threadNice: Int32 = -10
 
-    /// The socket's descriptor, for the loop thread's wait (read outside the lock).
-    var socketDescriptor: Int32 { socket.descriptor }
-
     /// When the loop thread's current wait ends (nil while it works): an input handled on another thread
     /// that moves a session's deadline before it must wake the loop.
     private var plannedWake: MonotonicInstant?
