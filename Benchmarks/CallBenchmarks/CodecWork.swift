@@ -82,41 +82,27 @@ func measureCodecsOnly(_ work: DirectionWork, video: VideoParameters) throws -> 
     let encoder = try VP8Encoder(configuration: video.encoderConfiguration)
     let decoder = try VP8Decoder()
     let keyFrames = keyFramePositions(work)
-    var index = 0
     var decoded = 0
-    while index < work.videoFramesEncoded {
-        let chunk = (index..<min(index + 30, work.videoFramesEncoded)).map { number in
-            camera.frame(number: work.firstFrameNumber &+ UInt32(number), captureInstant: instant(ofFrame: number, video))
-        }
-        for frame in chunk {
-            if keyFrames.contains(index) { encoder.forceKeyFrame() }
-            index += 1
-            let start = ownProcessCPUSeconds()
-            guard let encoded = try encoder.encode(frame) else { continue }
-            let encodedAt = ownProcessCPUSeconds()
-            cpu.videoEncode += encodedAt - start
-            guard decoded < work.videoFramesDecoded else { continue }
-            decoded += 1
-            consume(try decoder.decode(encoded.payload))
-            cpu.videoDecode += ownProcessCPUSeconds() - encodedAt
-        }
+    try forEachPicture(of: work, from: camera, video: video) { index, frame in
+        if keyFrames.contains(index) { encoder.forceKeyFrame() }
+        let start = ownProcessCPUSeconds()
+        guard let encoded = try encoder.encode(frame) else { return }
+        let encodedAt = ownProcessCPUSeconds()
+        cpu.videoEncode += encodedAt - start
+        guard decoded < work.videoFramesDecoded else { return }
+        decoded += 1
+        consume(try decoder.decode(encoded.payload))
+        cpu.videoDecode += ownProcessCPUSeconds() - encodedAt
     }
 
     var oneThread = video.encoderConfiguration
     oneThread.threads = 1
     let singleThreaded = try VP8Encoder(configuration: oneThread)
-    index = 0
-    while index < work.videoFramesEncoded {
-        let chunk = (index..<min(index + 30, work.videoFramesEncoded)).map { number in
-            camera.frame(number: work.firstFrameNumber &+ UInt32(number), captureInstant: instant(ofFrame: number, video))
-        }
-        for frame in chunk {
-            if keyFrames.contains(index) { singleThreaded.forceKeyFrame() }
-            index += 1
-            let start = ownProcessCPUSeconds()
-            consume(try singleThreaded.encode(frame))
-            cpu.videoEncodeOneThread += ownProcessCPUSeconds() - start
-        }
+    try forEachPicture(of: work, from: camera, video: video) { index, frame in
+        if keyFrames.contains(index) { singleThreaded.forceKeyFrame() }
+        let start = ownProcessCPUSeconds()
+        consume(try singleThreaded.encode(frame))
+        cpu.videoEncodeOneThread += ownProcessCPUSeconds() - start
     }
 
     var microphone = try SyntheticMicrophone()
@@ -134,6 +120,22 @@ func measureCodecsOnly(_ work: DirectionWork, video: VideoParameters) throws -> 
     cpu.audioDecode = end - start
     cpu.total = cpu.codecs
     return cpu
+}
+
+/// Calls `body` with each picture the window's sender encoded and its index, made 30 at a time before
+/// their calls (so making them is outside the timing, and memory stays small).
+private func forEachPicture(
+    of work: DirectionWork, from camera: SyntheticCamera, video: VideoParameters, _ body: (Int, VideoFrame) throws -> Void
+) rethrows {
+    var start = 0
+    while start < work.videoFramesEncoded {
+        let chunk = start..<min(start + 30, work.videoFramesEncoded)
+        let pictures = chunk.map { number in
+            camera.frame(number: work.firstFrameNumber &+ UInt32(number), captureInstant: instant(ofFrame: number, video))
+        }
+        for (index, picture) in zip(chunk, pictures) { try body(index, picture) }
+        start = chunk.upperBound
+    }
 }
 
 /// Pass B: what a daemon's media threads do per frame besides the network, in one timed region —

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Glibc
 import ParleyControl
 
@@ -17,7 +18,7 @@ struct ConnectionOptions: ParsableArguments {
     /// The socket path to connect to.
     var socketPath: String {
         if let socket { return socket }
-        return ConnectionOptions.defaultSocketPath(environment: ProcessEnvironment.current)
+        return ConnectionOptions.defaultSocketPath(environment: ProcessInfo.processInfo.environment)
     }
 
     /// The default path for an environment (`PARLEY_SOCKET`, `XDG_RUNTIME_DIR`), as v1.md §1 says.
@@ -32,23 +33,6 @@ struct ConnectionOptions: ParsableArguments {
 struct OutputOptions: ParsableArguments {
     @Flag(name: .long, help: "Print the JSON the engine sent (one compact object per line) instead of a summary.")
     var json = false
-}
-
-/// The process environment as a dictionary.
-enum ProcessEnvironment {
-    /// The current process's environment variables.
-    static var current: [String: String] {
-        var result: [String: String] = [:]
-        var entry = environ
-        while let pointer = entry.pointee {
-            let text = String(cString: pointer)
-            if let equals = text.firstIndex(of: "=") {
-                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            entry += 1
-        }
-        return result
-    }
 }
 
 /// The control methods the CLI calls (Protocols/control/services.md).

@@ -101,7 +101,7 @@ struct LoopbackDemo: AsyncParsableCommand {
 
     /// A new directory `parley-demo.XXXXXX` under $TMPDIR (when short enough for socket paths) or /tmp.
     private func makeTemporaryDirectory() throws(CLIFailure) -> String {
-        var base = ProcessEnvironment.current["TMPDIR"] ?? "/tmp"
+        var base = ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp"
         if base.isEmpty || base.utf8.count > 60 { base = "/tmp" }
         var template = Array((base + "/parley-demo.XXXXXX").utf8CString)
         guard let result = mkdtemp(&template) else {

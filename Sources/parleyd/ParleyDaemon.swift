@@ -1,6 +1,7 @@
 import ArgumentParser
 import CParleyShims
 import Dispatch
+import Foundation
 import Glibc
 import Logging
 import ParleyEngine
@@ -115,7 +116,7 @@ struct ParleyDaemon: AsyncParsableCommand {
 
     /// Defaults, then the configuration file, then the flags.
     func resolvedConfiguration() throws -> EngineConfiguration {
-        var configuration = EngineConfiguration(environment: Self.environment())
+        var configuration = EngineConfiguration(environment: ProcessInfo.processInfo.environment)
         if let config {
             guard let text = Self.readFile(config) else { throw ValidationError("--config: cannot read \(config)") }
             do {
@@ -144,19 +145,6 @@ struct ParleyDaemon: AsyncParsableCommand {
             }
         }
         return configuration
-    }
-
-    static func environment() -> [String: String] {
-        var result: [String: String] = [:]
-        var entry = environ
-        while let pointer = entry.pointee {
-            let text = String(cString: pointer)
-            if let equals = text.firstIndex(of: "=") {
-                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            entry += 1
-        }
-        return result
     }
 
     static func readFile(_ path: String) -> String? {
